@@ -1,0 +1,603 @@
+//! Block blob operations.
+
+use std::collections::HashMap;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use bytes::Bytes;
+use http::StatusCode;
+use md5::{Digest, Md5};
+
+use super::conditions::{check_read, check_write, range, ReadOutcome};
+use super::containers;
+use super::error::{BlobError, BlobResult};
+use super::events;
+use super::model::{etag_of, from_json, http_date, next_stamp, to_json, BlobRecord, BlockRef};
+use super::router::{finish, reject_lease, request_metadata, response, with_metadata, Ctx};
+use super::xml::{elem, parse_block_list, BlockKind};
+use crate::server::Resp;
+use crate::store::{Op, Table};
+
+async fn load(ctx: &Ctx) -> BlobResult<Option<BlobRecord>> {
+    match ctx.svc.store.get(Table::Blobs, &ctx.blob_key()).await? {
+        Some(bytes) => Ok(Some(from_json(&bytes)?)),
+        None => Ok(None),
+    }
+}
+
+/// The container must exist (404 ContainerNotFound), then the blob (404 BlobNotFound).
+async fn require(ctx: &Ctx) -> BlobResult<BlobRecord> {
+    match load(ctx).await? {
+        Some(r) => Ok(r),
+        None => {
+            containers::require(ctx).await?;
+            Err(BlobError::blob_not_found())
+        }
+    }
+}
+
+fn md5_b64(data: &[u8]) -> String {
+    STANDARD.encode(Md5::digest(data))
+}
+
+fn check_md5(ctx: &Ctx, data: &[u8]) -> BlobResult<String> {
+    let actual = md5_b64(data);
+    if let Some(given) = ctx.header("content-md5") {
+        if given.trim() != actual {
+            return Err(BlobError::new(
+                StatusCode::BAD_REQUEST,
+                "Md5Mismatch",
+                "The MD5 value specified in the request did not match with the MD5 value calculated by the server.",
+            ));
+        }
+    }
+    Ok(actual)
+}
+
+fn blocks_prefix(ctx: &Ctx) -> String {
+    format!("{}\u{0}", ctx.blob_key())
+}
+
+fn reject_unsupported_put_headers(ctx: &Ctx) -> BlobResult<()> {
+    if ctx.headers.contains_key("x-ms-copy-source") {
+        return Err(BlobError::not_implemented(
+            "Copy Blob / Put Blob From URL (x-ms-copy-source)",
+        ));
+    }
+    if ctx.headers.contains_key("x-ms-encryption-key")
+        || ctx.headers.contains_key("x-ms-encryption-scope")
+    {
+        return Err(BlobError::not_implemented(
+            "Customer-provided keys and encryption scopes",
+        ));
+    }
+    if ctx.headers.contains_key("x-ms-tags") {
+        return Err(BlobError::not_implemented("Blob index tags (x-ms-tags)"));
+    }
+    Ok(())
+}
+
+/// Properties set by Put Blob / Put Block List / Set Blob Properties. `plain` also reads the
+/// standard headers (Put Blob); `x-ms-blob-*` win.
+struct ContentProps {
+    content_type: String,
+    content_encoding: Option<String>,
+    content_language: Option<String>,
+    content_disposition: Option<String>,
+    cache_control: Option<String>,
+    content_md5: Option<String>,
+}
+
+fn content_props(ctx: &Ctx, plain: bool) -> ContentProps {
+    let pick = |ms: &str, std: &str| -> Option<String> {
+        ctx.header(ms)
+            .or(if plain { ctx.header(std) } else { None })
+            .map(str::to_string)
+    };
+    ContentProps {
+        content_type: pick("x-ms-blob-content-type", "content-type")
+            .unwrap_or_else(|| "application/octet-stream".into()),
+        content_encoding: pick("x-ms-blob-content-encoding", "content-encoding"),
+        content_language: pick("x-ms-blob-content-language", "content-language"),
+        content_disposition: pick("x-ms-blob-content-disposition", "content-disposition"),
+        cache_control: pick("x-ms-blob-cache-control", "cache-control"),
+        content_md5: ctx.header("x-ms-blob-content-md5").map(str::to_string),
+    }
+}
+
+/// Write permission: `w`, or `c` when the blob does not exist yet.
+fn require_write(ctx: &Ctx, exists: bool) -> BlobResult<()> {
+    if exists {
+        ctx.grant.require("w")
+    } else {
+        ctx.grant.require("wc")
+    }
+}
+
+async fn commit_blob(
+    ctx: &Ctx,
+    existing: Option<&BlobRecord>,
+    data: Vec<u8>,
+    props: ContentProps,
+    blocks: Vec<BlockRef>,
+    computed_md5: Option<String>,
+) -> BlobResult<BlobRecord> {
+    let stamp = next_stamp();
+    let now = crate::util::now_unix();
+    let rec = BlobRecord {
+        name: ctx.blob().to_string(),
+        created: existing.map(|e| e.created).unwrap_or(now),
+        last_modified: now,
+        etag: etag_of(stamp),
+        size: data.len() as u64,
+        content_type: props.content_type,
+        content_encoding: props.content_encoding,
+        content_language: props.content_language,
+        content_disposition: props.content_disposition,
+        cache_control: props.cache_control,
+        content_md5: props.content_md5.or(computed_md5),
+        metadata: request_metadata(&ctx.headers)?,
+        blocks,
+        sequencer: stamp,
+    };
+    ctx.svc
+        .store
+        .commit(vec![
+            Op::Put {
+                table: Table::Blobs,
+                key: ctx.blob_key(),
+                value: to_json(&rec),
+            },
+            Op::Put {
+                table: Table::BlobData,
+                key: ctx.blob_key(),
+                value: data,
+            },
+            Op::DeletePrefix {
+                table: Table::Blocks,
+                prefix: blocks_prefix(ctx),
+            },
+        ])
+        .await?;
+    Ok(rec)
+}
+
+fn created_response(rec: &BlobRecord, md5: Option<&str>) -> BlobResult<Resp> {
+    let mut b = response(StatusCode::CREATED)
+        .header("etag", rec.etag.as_str())
+        .header("last-modified", http_date(rec.last_modified))
+        .header("x-ms-request-server-encrypted", "true");
+    if let Some(m) = md5 {
+        b = b.header("content-md5", m);
+    }
+    finish(b, Bytes::new())
+}
+
+pub(crate) async fn put_blob(ctx: Ctx) -> BlobResult<Resp> {
+    reject_unsupported_put_headers(&ctx)?;
+    match ctx.header("x-ms-blob-type") {
+        Some("BlockBlob") => {}
+        Some("PageBlob") => {
+            return Err(BlobError::not_implemented(
+                "Page blobs (x-ms-blob-type: PageBlob)",
+            ))
+        }
+        Some("AppendBlob") => {
+            return Err(BlobError::not_implemented(
+                "Append blobs (x-ms-blob-type: AppendBlob)",
+            ))
+        }
+        Some(other) => {
+            return Err(BlobError::invalid_header(
+                "x-ms-blob-type",
+                &format!("`{other}` is not BlockBlob, PageBlob or AppendBlob"),
+            ))
+        }
+        None => return Err(BlobError::new(
+            StatusCode::BAD_REQUEST,
+            "MissingRequiredHeader",
+            "An HTTP header that's mandatory for this request is not specified: x-ms-blob-type.",
+        )
+        .with_detail("HeaderName", "x-ms-blob-type")),
+    }
+    reject_lease(&ctx)?;
+    let md5 = check_md5(&ctx, &ctx.body)?;
+    let _guard = ctx.svc.write_lock.lock().await;
+    containers::require(&ctx).await?;
+    let existing = load(&ctx).await?;
+    require_write(&ctx, existing.is_some())?;
+    check_write(
+        &ctx.headers,
+        existing
+            .as_ref()
+            .map(|e| (e.etag.as_str(), e.last_modified)),
+    )?;
+    let props = content_props(&ctx, true);
+    let rec = commit_blob(
+        &ctx,
+        existing.as_ref(),
+        ctx.body.to_vec(),
+        props,
+        Vec::new(),
+        Some(md5.clone()),
+    )
+    .await?;
+    drop(_guard);
+    events::blob_created(&ctx, &rec, "PutBlob");
+    created_response(&rec, Some(&md5))
+}
+
+fn valid_block_id(id: &str) -> bool {
+    matches!(STANDARD.decode(id), Ok(b) if !b.is_empty() && b.len() <= 64)
+}
+
+pub(crate) async fn put_block(ctx: Ctx) -> BlobResult<Resp> {
+    if ctx.headers.contains_key("x-ms-copy-source") {
+        return Err(BlobError::not_implemented(
+            "Put Block From URL (x-ms-copy-source)",
+        ));
+    }
+    reject_lease(&ctx)?;
+    let id = ctx.q("blockid").unwrap_or("").to_string();
+    if !valid_block_id(&id) {
+        return Err(BlobError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidQueryParameterValue",
+            "The blockid must be base64 text of at most 64 bytes, the same length for every block of a blob.",
+        )
+        .with_detail("QueryParameterName", "blockid"));
+    }
+    let md5 = check_md5(&ctx, &ctx.body)?;
+    containers::require(&ctx).await?;
+    let exists = load(&ctx).await?.is_some();
+    require_write(&ctx, exists)?;
+    ctx.svc
+        .store
+        .commit(vec![Op::Put {
+            table: Table::Blocks,
+            key: format!("{}{}", blocks_prefix(&ctx), id),
+            value: ctx.body.to_vec(),
+        }])
+        .await?;
+    finish(
+        response(StatusCode::CREATED)
+            .header("content-md5", md5)
+            .header("x-ms-request-server-encrypted", "true"),
+        Bytes::new(),
+    )
+}
+
+fn invalid_block_list(why: String) -> BlobError {
+    BlobError::new(
+        StatusCode::BAD_REQUEST,
+        "InvalidBlockList",
+        format!("The specified block list is invalid: {why}"),
+    )
+}
+
+pub(crate) async fn put_block_list(ctx: Ctx) -> BlobResult<Resp> {
+    reject_unsupported_put_headers(&ctx)?;
+    reject_lease(&ctx)?;
+    let wanted = parse_block_list(&ctx.body).map_err(|e| {
+        BlobError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidXmlDocument",
+            format!("XML specified is not syntactically valid: {e}"),
+        )
+    })?;
+    let _guard = ctx.svc.write_lock.lock().await;
+    containers::require(&ctx).await?;
+    let existing = load(&ctx).await?;
+    require_write(&ctx, existing.is_some())?;
+    check_write(
+        &ctx.headers,
+        existing
+            .as_ref()
+            .map(|e| (e.etag.as_str(), e.last_modified)),
+    )?;
+    let prefix = blocks_prefix(&ctx);
+    let staged: HashMap<String, Vec<u8>> = ctx
+        .svc
+        .store
+        .scan_prefix(Table::Blocks, &prefix)
+        .await?
+        .into_iter()
+        .map(|(k, v)| (k[prefix.len()..].to_string(), v))
+        .collect();
+    // Committed blocks are slices of the current blob.
+    let mut committed: HashMap<String, (usize, usize)> = HashMap::new();
+    let mut old_data = Vec::new();
+    if let Some(e) = &existing {
+        if wanted.iter().any(|(k, _)| *k != BlockKind::Uncommitted) {
+            old_data = ctx
+                .svc
+                .store
+                .get(Table::BlobData, &ctx.blob_key())
+                .await?
+                .unwrap_or_default();
+            let mut off = 0usize;
+            for b in &e.blocks {
+                let len = b.size as usize;
+                if off + len <= old_data.len() {
+                    committed.insert(b.id.clone(), (off, len));
+                }
+                off += len;
+            }
+        }
+    }
+    let mut data = Vec::new();
+    let mut blocks = Vec::with_capacity(wanted.len());
+    for (kind, id) in &wanted {
+        let from_staged = || staged.get(id).map(|b| b.as_slice());
+        let from_committed = || committed.get(id).map(|&(o, l)| &old_data[o..o + l]);
+        let bytes = match kind {
+            BlockKind::Uncommitted => from_staged(),
+            BlockKind::Committed => from_committed(),
+            BlockKind::Latest => from_staged().or_else(from_committed),
+        }
+        .ok_or_else(|| {
+            invalid_block_list(format!(
+                "block `{id}` ({kind:?}) was not found; stage it with Put Block first"
+            ))
+        })?;
+        data.extend_from_slice(bytes);
+        blocks.push(BlockRef {
+            id: id.clone(),
+            size: bytes.len() as u64,
+        });
+    }
+    let props = content_props(&ctx, false);
+    let rec = commit_blob(&ctx, existing.as_ref(), data, props, blocks, None).await?;
+    drop(_guard);
+    events::blob_created(&ctx, &rec, "PutBlockList");
+    created_response(&rec, None)
+}
+
+pub(crate) async fn get_block_list(ctx: Ctx) -> BlobResult<Resp> {
+    ctx.grant.require("r")?;
+    let which = ctx
+        .q("blocklisttype")
+        .unwrap_or("committed")
+        .to_ascii_lowercase();
+    let (want_committed, want_uncommitted) = match which.as_str() {
+        "committed" => (true, false),
+        "uncommitted" => (false, true),
+        "all" => (true, true),
+        _ => {
+            return Err(BlobError::invalid_query(
+                "blocklisttype",
+                "use committed, uncommitted or all",
+            ))
+        }
+    };
+    let existing = load(&ctx).await?;
+    let prefix = blocks_prefix(&ctx);
+    let staged = ctx.svc.store.scan_prefix(Table::Blocks, &prefix).await?;
+    if existing.is_none() && (staged.is_empty() || !want_uncommitted) {
+        containers::require(&ctx).await?;
+        return Err(BlobError::blob_not_found());
+    }
+    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>");
+    if want_committed {
+        xml.push_str("<CommittedBlocks>");
+        for b in existing.iter().flat_map(|e| e.blocks.iter()) {
+            xml.push_str("<Block>");
+            elem(&mut xml, "Name", &b.id);
+            elem(&mut xml, "Size", &b.size.to_string());
+            xml.push_str("</Block>");
+        }
+        xml.push_str("</CommittedBlocks>");
+    }
+    if want_uncommitted {
+        xml.push_str("<UncommittedBlocks>");
+        for (k, v) in &staged {
+            xml.push_str("<Block>");
+            elem(&mut xml, "Name", &k[prefix.len()..]);
+            elem(&mut xml, "Size", &v.len().to_string());
+            xml.push_str("</Block>");
+        }
+        xml.push_str("</UncommittedBlocks>");
+    }
+    xml.push_str("</BlockList>");
+    let mut b = response(StatusCode::OK).header("content-type", "application/xml");
+    if let Some(e) = &existing {
+        b = b
+            .header("etag", e.etag.as_str())
+            .header("last-modified", http_date(e.last_modified))
+            .header("x-ms-blob-content-length", e.size.to_string());
+    }
+    finish(b, Bytes::from(xml))
+}
+
+fn property_headers(
+    mut b: http::response::Builder,
+    rec: &BlobRecord,
+    ctx: &Ctx,
+) -> http::response::Builder {
+    let overrides = ctx.grant.overrides();
+    let over = |name: &str| {
+        overrides
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.clone())
+    };
+    b = b
+        .header("etag", rec.etag.as_str())
+        .header("last-modified", http_date(rec.last_modified))
+        .header("x-ms-creation-time", http_date(rec.created))
+        .header("x-ms-blob-type", "BlockBlob")
+        .header("x-ms-lease-status", "unlocked")
+        .header("x-ms-lease-state", "available")
+        .header("x-ms-server-encrypted", "true")
+        .header("accept-ranges", "bytes")
+        .header(
+            "content-type",
+            over("content-type").unwrap_or_else(|| rec.content_type.clone()),
+        );
+    for (name, value) in [
+        (
+            "content-encoding",
+            over("content-encoding").or_else(|| rec.content_encoding.clone()),
+        ),
+        (
+            "content-language",
+            over("content-language").or_else(|| rec.content_language.clone()),
+        ),
+        (
+            "content-disposition",
+            over("content-disposition").or_else(|| rec.content_disposition.clone()),
+        ),
+        (
+            "cache-control",
+            over("cache-control").or_else(|| rec.cache_control.clone()),
+        ),
+    ] {
+        if let Some(v) = value {
+            b = b.header(name, v);
+        }
+    }
+    with_metadata(b, &rec.metadata)
+}
+
+pub(crate) async fn get_blob(ctx: Ctx) -> BlobResult<Resp> {
+    ctx.grant.require("r")?;
+    reject_lease(&ctx)?;
+    let rec = require(&ctx).await?;
+    let head = ctx.method == http::Method::HEAD;
+    if check_read(&ctx.headers, &rec.etag, rec.last_modified)? == ReadOutcome::NotModified {
+        return finish(
+            response(StatusCode::NOT_MODIFIED)
+                .header("etag", rec.etag.as_str())
+                .header("last-modified", http_date(rec.last_modified)),
+            Bytes::new(),
+        );
+    }
+    if head {
+        let mut b = property_headers(response(StatusCode::OK), &rec, &ctx)
+            .header("content-length", rec.size.to_string())
+            .header("x-ms-access-tier", "Hot")
+            .header("x-ms-access-tier-inferred", "true");
+        if let Some(m) = &rec.content_md5 {
+            b = b.header("content-md5", m.as_str());
+        }
+        return finish(b, Bytes::new());
+    }
+    let r = range(&ctx.headers, rec.size)?;
+    let data = ctx
+        .svc
+        .store
+        .get(Table::BlobData, &ctx.blob_key())
+        .await?
+        .unwrap_or_default();
+    let mut b;
+    let body = match r {
+        Some((start, end)) => {
+            let (s, e) = (start as usize, (end as usize + 1).min(data.len()));
+            b = property_headers(response(StatusCode::PARTIAL_CONTENT), &rec, &ctx)
+                .header("content-range", format!("bytes {start}-{end}/{}", rec.size));
+            if let Some(m) = &rec.content_md5 {
+                b = b.header("x-ms-blob-content-md5", m.as_str());
+            }
+            if ctx.header("x-ms-range-get-content-md5") == Some("true") {
+                b = b.header("content-md5", md5_b64(&data[s.min(e)..e]));
+            }
+            Bytes::copy_from_slice(&data[s.min(e)..e])
+        }
+        None => {
+            b = property_headers(response(StatusCode::OK), &rec, &ctx);
+            if let Some(m) = &rec.content_md5 {
+                b = b.header("content-md5", m.as_str());
+            }
+            Bytes::from(data)
+        }
+    };
+    b = b.header("content-length", body.len().to_string());
+    finish(b, body)
+}
+
+pub(crate) async fn get_metadata(ctx: Ctx) -> BlobResult<Resp> {
+    ctx.grant.require("r")?;
+    let rec = require(&ctx).await?;
+    check_read(&ctx.headers, &rec.etag, rec.last_modified)?;
+    let b = response(StatusCode::OK)
+        .header("etag", rec.etag.as_str())
+        .header("last-modified", http_date(rec.last_modified));
+    finish(with_metadata(b, &rec.metadata), Bytes::new())
+}
+
+async fn rewrite_record(ctx: &Ctx, rec: &mut BlobRecord) -> BlobResult<Resp> {
+    rec.etag = etag_of(next_stamp());
+    rec.last_modified = crate::util::now_unix();
+    ctx.svc
+        .store
+        .commit(vec![Op::Put {
+            table: Table::Blobs,
+            key: ctx.blob_key(),
+            value: to_json(&*rec),
+        }])
+        .await?;
+    finish(
+        response(StatusCode::OK)
+            .header("etag", rec.etag.as_str())
+            .header("last-modified", http_date(rec.last_modified)),
+        Bytes::new(),
+    )
+}
+
+pub(crate) async fn set_metadata(ctx: Ctx) -> BlobResult<Resp> {
+    ctx.grant.require("w")?;
+    reject_lease(&ctx)?;
+    let metadata = request_metadata(&ctx.headers)?;
+    let _guard = ctx.svc.write_lock.lock().await;
+    let mut rec = require(&ctx).await?;
+    check_write(&ctx.headers, Some((&rec.etag, rec.last_modified)))?;
+    rec.metadata = metadata;
+    rewrite_record(&ctx, &mut rec).await
+}
+
+pub(crate) async fn set_properties(ctx: Ctx) -> BlobResult<Resp> {
+    ctx.grant.require("w")?;
+    reject_lease(&ctx)?;
+    let _guard = ctx.svc.write_lock.lock().await;
+    let mut rec = require(&ctx).await?;
+    check_write(&ctx.headers, Some((&rec.etag, rec.last_modified)))?;
+    let p = content_props(&ctx, false);
+    rec.content_type = p.content_type;
+    rec.content_encoding = p.content_encoding;
+    rec.content_language = p.content_language;
+    rec.content_disposition = p.content_disposition;
+    rec.cache_control = p.cache_control;
+    rec.content_md5 = p.content_md5;
+    rewrite_record(&ctx, &mut rec).await
+}
+
+pub(crate) async fn delete_blob(ctx: Ctx) -> BlobResult<Resp> {
+    ctx.grant.require("d")?;
+    reject_lease(&ctx)?;
+    let _guard = ctx.svc.write_lock.lock().await;
+    let rec = require(&ctx).await?;
+    check_write(&ctx.headers, Some((&rec.etag, rec.last_modified)))?;
+    ctx.svc
+        .store
+        .commit(vec![
+            Op::Delete {
+                table: Table::Blobs,
+                key: ctx.blob_key(),
+            },
+            Op::Delete {
+                table: Table::BlobData,
+                key: ctx.blob_key(),
+            },
+            Op::DeletePrefix {
+                table: Table::Blocks,
+                prefix: blocks_prefix(&ctx),
+            },
+        ])
+        .await?;
+    drop(_guard);
+    events::blob_deleted(&ctx, &rec);
+    finish(
+        response(StatusCode::ACCEPTED).header("x-ms-delete-type-permanent", "true"),
+        Bytes::new(),
+    )
+}

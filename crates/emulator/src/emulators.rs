@@ -1,0 +1,143 @@
+//! The umbrella: start Blob, EventGrid and Cosmos DB together.
+
+use crate::blob::BlobEmulator;
+use crate::config::EmulatorsConfig;
+use crate::cosmos::{self, CosmosHandle};
+use crate::eventgrid::EventGridEmulator;
+use crate::store::StoreHandle;
+use crate::{DeadLetter, Result, SubscriptionConfig};
+
+/// The running emulators.
+///
+/// ```no_run
+/// # async fn f() -> emulator::Result<()> {
+/// let cfg: emulator::EmulatorsConfig = toml::from_str("[blob]\nport = 0\n[eventgrid]\nport = 0\n[cosmos]\nenabled = false\n").unwrap();
+/// let emus = emulator::Emulators::start(cfg).await?;
+/// emus.add_subscription(emulator::SubscriptionConfig::new("hook", "storage", "http://127.0.0.1:3000/hook")).await?;
+/// emus.shutdown().await;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Emulators {
+    blob: Option<BlobEmulator>,
+    eventgrid: Option<EventGridEmulator>,
+    cosmos: Option<CosmosHandle>,
+}
+
+impl Emulators {
+    /// Validate `config` and start every enabled emulator on 127.0.0.1. With `data_dir`, Blob and
+    /// EventGrid keep their state in `<data_dir>/emulator.redb` (Cosmos gets `<data_dir>/cosmos`
+    /// unless its settings name a directory).
+    ///
+    /// ```no_run
+    /// # async fn f() -> emulator::Result<()> {
+    /// let emus = emulator::Emulators::start(emulator::EmulatorsConfig::default().with_free_ports()).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn start(config: EmulatorsConfig) -> Result<Self> {
+        config.validate()?;
+        let store = match &config.data_dir {
+            Some(dir) => StoreHandle::open_dir(dir)?,
+            None => StoreHandle::memory(),
+        };
+        let eventgrid = if config.eventgrid.enabled {
+            Some(EventGridEmulator::start(config.eventgrid.clone(), store.clone()).await?)
+        } else {
+            None
+        };
+        let blob = if config.blob.enabled {
+            let publisher = eventgrid.as_ref().map(EventGridEmulator::publisher);
+            let mut bcfg = config.blob.clone();
+            if publisher.is_none() {
+                bcfg.events = None;
+            }
+            Some(BlobEmulator::start(bcfg, store.clone(), publisher).await?)
+        } else {
+            None
+        };
+        let cosmos = if config.cosmos.enabled {
+            Some(cosmos::start(&config.cosmos, config.data_dir.as_deref()).await?)
+        } else {
+            None
+        };
+        Ok(Self {
+            blob,
+            eventgrid,
+            cosmos,
+        })
+    }
+
+    /// The Blob emulator, if enabled.
+    ///
+    /// ```no_run
+    /// # fn f(e: &emulator::Emulators) { if let Some(b) = e.blob() { println!("{}", b.url()); } }
+    /// ```
+    pub fn blob(&self) -> Option<&BlobEmulator> {
+        self.blob.as_ref()
+    }
+
+    /// The EventGrid emulator, if enabled.
+    ///
+    /// ```no_run
+    /// # fn f(e: &emulator::Emulators) { if let Some(g) = e.eventgrid() { println!("{}", g.url()); } }
+    /// ```
+    pub fn eventgrid(&self) -> Option<&EventGridEmulator> {
+        self.eventgrid.as_ref()
+    }
+
+    /// The Cosmos DB emulator, if enabled.
+    ///
+    /// ```no_run
+    /// # fn f(e: &emulator::Emulators) { if let Some(c) = e.cosmos() { println!("{}", c.url()); } }
+    /// ```
+    pub fn cosmos(&self) -> Option<&CosmosHandle> {
+        self.cosmos.as_ref()
+    }
+
+    /// Add a webhook subscription at runtime (EventGrid must be enabled).
+    ///
+    /// ```no_run
+    /// # async fn f(e: &emulator::Emulators) -> emulator::Result<()> {
+    /// e.add_subscription(emulator::SubscriptionConfig::new("hook", "default", "http://127.0.0.1:3000/hook")).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn add_subscription(&self, sub: SubscriptionConfig) -> Result<()> {
+        self.require_eventgrid()?.add_subscription(sub).await
+    }
+
+    /// Dead letters of an EventGrid topic.
+    ///
+    /// ```no_run
+    /// # async fn f(e: &emulator::Emulators) -> emulator::Result<()> {
+    /// let dl = e.dead_letters("default").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn dead_letters(&self, topic: &str) -> Result<Vec<DeadLetter>> {
+        self.require_eventgrid()?.dead_letters(topic).await
+    }
+
+    fn require_eventgrid(&self) -> Result<&EventGridEmulator> {
+        self.eventgrid.as_ref().ok_or_else(|| {
+            crate::Error::Config(
+                "the EventGrid emulator is not enabled; set eventgrid.enabled = true".into(),
+            )
+        })
+    }
+
+    /// Stop everything.
+    ///
+    /// ```no_run
+    /// # async fn f(e: emulator::Emulators) { e.shutdown().await; }
+    /// ```
+    pub async fn shutdown(self) {
+        if let Some(b) = self.blob {
+            b.shutdown().await;
+        }
+        if let Some(g) = self.eventgrid {
+            g.shutdown().await;
+        }
+        if let Some(c) = self.cosmos {
+            c.shutdown().await;
+        }
+    }
+}

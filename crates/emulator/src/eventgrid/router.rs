@@ -1,0 +1,349 @@
+//! HTTP surface of the EventGrid emulator.
+//!
+//! - `POST /api/events` (default topic) and `POST /<topic>/api/events`: publish
+//! - `GET /<topic>/deadletters` (and `GET /deadletters`): list dead letters
+//! - `GET|PUT|DELETE /<topic>/subscriptions[/<name>]`: manage subscriptions
+//! - `GET /<topic>/subscriptions/<name>/validate?code=..`: manual validation URL
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Method, StatusCode};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::auth::{verify_key, verify_sas_token};
+use super::schema::{parse_batch, schema_of};
+use super::Core;
+use crate::config::{DeliverySchema, SubscriptionConfig};
+use crate::server::{http_date_now, read_body, BodyError, Resp};
+
+/// Largest accepted publish body (Azure: 1 MB per batch).
+const MAX_BATCH: usize = 1024 * 1024;
+
+struct EgError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+fn err(status: StatusCode, code: &'static str, message: impl Into<String>) -> EgError {
+    EgError {
+        status,
+        code,
+        message: message.into(),
+    }
+}
+
+fn json_response(status: StatusCode, body: String) -> Resp {
+    http::Response::builder()
+        .status(status)
+        .header("content-type", "application/json; charset=utf-8")
+        .body(Full::new(Bytes::from(body)))
+        .unwrap_or_else(|_| http::Response::new(Full::new(Bytes::new())))
+}
+
+pub(super) async fn handle(core: Arc<Core>, req: http::Request<Incoming>) -> Resp {
+    let request_id = crate::util::new_id();
+    let mut resp = match route(&core, req).await {
+        Ok(r) => r,
+        Err(e) => json_response(
+            e.status,
+            json!({ "error": { "code": e.code, "message": e.message } }).to_string(),
+        ),
+    };
+    let h = resp.headers_mut();
+    if let Ok(v) = request_id.parse() {
+        h.insert("x-ms-request-id", v);
+    }
+    if let Ok(v) = http_date_now().parse() {
+        h.insert("date", v);
+    }
+    resp
+}
+
+async fn route(core: &Arc<Core>, req: http::Request<Incoming>) -> Result<Resp, EgError> {
+    let path = req.uri().path().to_string();
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let default = core.default_topic.clone();
+    match (req.method().clone(), segs.as_slice()) {
+        (Method::POST, ["api", "events"]) => publish(core, &default, req).await,
+        (Method::POST, [topic, "api", "events"]) => publish(core, topic, req).await,
+        (Method::GET, ["deadletters"]) => dead_letters(core, &default, req).await,
+        (Method::GET, [topic, "deadletters"]) => dead_letters(core, topic, req).await,
+        (Method::GET, [topic, "subscriptions"]) => list_subscriptions(core, topic, req).await,
+        (Method::PUT, [topic, "subscriptions", name]) => put_subscription(core, topic, name, req).await,
+        (Method::DELETE, [topic, "subscriptions", name]) => delete_subscription(core, topic, name, req).await,
+        (Method::GET, [topic, "subscriptions", name, "validate"]) => manual_validate(core, topic, name, req),
+        (_, ["api", "events"] | [_, "api", "events"]) => Err(err(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            "publish with POST",
+        )),
+        _ => Err(err(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            format!("`{path}` is not an EventGrid emulator endpoint; publish with POST /api/events or POST /<topic>/api/events"),
+        )),
+    }
+}
+
+fn topic_exists(core: &Core, topic: &str) -> Result<(), EgError> {
+    if core.topics.contains_key(topic) {
+        Ok(())
+    } else {
+        Err(err(
+            StatusCode::NOT_FOUND,
+            "TopicNotFound",
+            format!("topic `{topic}` does not exist; add it to [[emulators.eventgrid.topics]]"),
+        ))
+    }
+}
+
+/// Check `aeg-sas-key`, `aeg-sas-token` or `Authorization: SharedAccessSignature <token>`.
+fn authorize(core: &Core, topic: &str, req: &http::Request<Incoming>) -> Result<(), EgError> {
+    let key = match core.topics.get(topic) {
+        Some(t) => t.key.as_str(),
+        None => return topic_exists(core, topic),
+    };
+    let unauthorized = |m: String| err(StatusCode::UNAUTHORIZED, "Unauthorized", m);
+    let h = req.headers();
+    if let Some(v) = h.get("aeg-sas-key") {
+        let v = v.to_str().unwrap_or("");
+        return if verify_key(v, key) {
+            Ok(())
+        } else {
+            Err(unauthorized(format!(
+                "the aeg-sas-key is not the key of topic `{topic}`"
+            )))
+        };
+    }
+    let token = h
+        .get("aeg-sas-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| {
+            h.get(http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("SharedAccessSignature "))
+                .map(str::to_string)
+        });
+    match token {
+        Some(t) => verify_sas_token(&t, key, req.uri().path(), crate::util::now_unix())
+            .map_err(|e| unauthorized(e.to_string())),
+        None => Err(unauthorized(
+            "the request has no aeg-sas-key or aeg-sas-token header; send the topic key or a SAS token".into(),
+        )),
+    }
+}
+
+async fn publish(
+    core: &Arc<Core>,
+    topic: &str,
+    req: http::Request<Incoming>,
+) -> Result<Resp, EgError> {
+    topic_exists(core, topic)?;
+    let has_version = req
+        .uri()
+        .query()
+        .map(|q| url::form_urlencoded::parse(q.as_bytes()).any(|(k, _)| k == "api-version"))
+        .unwrap_or(false);
+    if !has_version {
+        return Err(err(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "the api-version query parameter is required (for example ?api-version=2018-01-01)",
+        ));
+    }
+    authorize(core, topic, &req)?;
+    let content_type = req
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let (schema, batch) = schema_of(content_type.as_deref())
+        .map_err(|m| err(StatusCode::BAD_REQUEST, "BadRequest", m))?;
+    let body = read_body(req.into_body(), MAX_BATCH)
+        .await
+        .map_err(|e| match e {
+            BodyError::TooLarge => err(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestEntityTooLarge",
+                format!("the batch is larger than {MAX_BATCH} bytes; send smaller batches"),
+            ),
+            BodyError::Io(m) => err(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                format!("the body could not be read: {m}"),
+            ),
+        })?;
+    let events = parse_batch(&body, schema, batch, &Core::topic_id(topic))
+        .map_err(|m| err(StatusCode::BAD_REQUEST, "BadRequest", m))?;
+    tracing::debug!(topic, count = events.len(), "events accepted");
+    core.dispatch(topic, events);
+    Ok(json_response(StatusCode::OK, String::new()))
+}
+
+async fn dead_letters(
+    core: &Arc<Core>,
+    topic: &str,
+    req: http::Request<Incoming>,
+) -> Result<Resp, EgError> {
+    authorize(core, topic, &req)?;
+    let list = core.dead_letters(topic).await.map_err(|e| {
+        err(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalError",
+            e.to_string(),
+        )
+    })?;
+    Ok(json_response(
+        StatusCode::OK,
+        serde_json::to_string(&list).unwrap_or_default(),
+    ))
+}
+
+async fn list_subscriptions(
+    core: &Arc<Core>,
+    topic: &str,
+    req: http::Request<Incoming>,
+) -> Result<Resp, EgError> {
+    authorize(core, topic, &req)?;
+    let subs: Vec<SubscriptionConfig> = core
+        .subs_snapshot()
+        .iter()
+        .filter(|s| s.cfg.topic == topic)
+        .map(|s| s.cfg.clone())
+        .collect();
+    Ok(json_response(
+        StatusCode::OK,
+        serde_json::to_string(&subs).unwrap_or_default(),
+    ))
+}
+
+/// Body of `PUT /<topic>/subscriptions/<name>`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubscriptionBody {
+    endpoint: String,
+    #[serde(default)]
+    included_event_types: Vec<String>,
+    #[serde(default)]
+    subject_begins_with: Option<String>,
+    #[serde(default)]
+    subject_ends_with: Option<String>,
+    #[serde(default)]
+    schema: DeliverySchema,
+}
+
+async fn put_subscription(
+    core: &Arc<Core>,
+    topic: &str,
+    name: &str,
+    req: http::Request<Incoming>,
+) -> Result<Resp, EgError> {
+    authorize(core, topic, &req)?;
+    let body = read_body(req.into_body(), 64 * 1024).await.map_err(|_| {
+        err(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "the subscription body could not be read (at most 64 KiB)",
+        )
+    })?;
+    let b: SubscriptionBody = serde_json::from_slice(&body).map_err(|e| {
+        err(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            format!("invalid subscription JSON: {e}; expected {{\"endpoint\": \"http://...\", \"included_event_types\": [..], \"schema\": \"eventgrid\"|\"cloudevents\"}}"),
+        )
+    })?;
+    let cfg = SubscriptionConfig {
+        name: name.to_string(),
+        topic: topic.to_string(),
+        endpoint: b.endpoint,
+        included_event_types: b.included_event_types,
+        subject_begins_with: b.subject_begins_with,
+        subject_ends_with: b.subject_ends_with,
+        schema: b.schema,
+    };
+    core.add_subscription(cfg.clone(), true)
+        .await
+        .map_err(|e| match e {
+            crate::Error::Config(m) => err(StatusCode::BAD_REQUEST, "BadRequest", m),
+            other => err(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalError",
+                other.to_string(),
+            ),
+        })?;
+    Ok(json_response(
+        StatusCode::OK,
+        serde_json::to_string(&cfg).unwrap_or_default(),
+    ))
+}
+
+async fn delete_subscription(
+    core: &Arc<Core>,
+    topic: &str,
+    name: &str,
+    req: http::Request<Incoming>,
+) -> Result<Resp, EgError> {
+    authorize(core, topic, &req)?;
+    match core.remove_subscription(topic, name).await {
+        Ok(true) => Ok(json_response(StatusCode::OK, String::new())),
+        Ok(false) => Err(err(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            format!("subscription `{name}` does not exist on topic `{topic}`"),
+        )),
+        Err(e) => Err(err(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalError",
+            e.to_string(),
+        )),
+    }
+}
+
+fn manual_validate(
+    core: &Arc<Core>,
+    topic: &str,
+    name: &str,
+    req: http::Request<Incoming>,
+) -> Result<Resp, EgError> {
+    let code = req
+        .uri()
+        .query()
+        .and_then(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .find(|(k, _)| k == "code")
+                .map(|(_, v)| v.into_owned())
+        })
+        .unwrap_or_default();
+    let sub = core
+        .subs_snapshot()
+        .into_iter()
+        .find(|s| s.cfg.topic == topic && s.cfg.name == name)
+        .ok_or_else(|| {
+            err(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                format!("subscription `{name}` does not exist on topic `{topic}`"),
+            )
+        })?;
+    if !crate::util::ct_eq(&code, &sub.validation_code) {
+        return Err(err(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "the validation code does not match",
+        ));
+    }
+    sub.manually_validated.store(true, Ordering::SeqCst);
+    Ok(json_response(
+        StatusCode::OK,
+        json!({ "message": "Webhook successfully validated as a result of user action." })
+            .to_string(),
+    ))
+}

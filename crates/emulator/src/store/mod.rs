@@ -1,0 +1,211 @@
+//! Key-value storage shared by the emulators: memory by default, redb with a data directory.
+//!
+//! The emulators keep all their state as `(table, key) -> bytes`. Every mutation is a list of
+//! [`Op`]s committed atomically by [`Store::commit`], so the service logic is the same for both
+//! back-ends and a multi-step change (say, committing a block list and dropping the staged
+//! blocks) is all-or-nothing.
+
+mod memory;
+mod redb_store;
+
+pub use memory::MemoryStore;
+pub use redb_store::RedbStore;
+
+use std::sync::Arc;
+
+use crate::{Error, Result};
+
+/// The tables the emulators use.
+///
+/// ```
+/// assert_eq!(emulator::store::Table::Blobs.name(), "blobs");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Table {
+    /// Blob containers, key `account/container`.
+    Containers,
+    /// Blob properties, key `account/container/blob`.
+    Blobs,
+    /// Blob contents, key `account/container/blob`.
+    BlobData,
+    /// Staged (uncommitted) blocks, key `account/container/blob\0blockid`.
+    Blocks,
+    /// EventGrid subscriptions added at runtime, key `topic/name`.
+    Subscriptions,
+    /// EventGrid dead letters, key `topic/sequence`.
+    DeadLetters,
+}
+
+impl Table {
+    /// All tables.
+    ///
+    /// ```
+    /// assert_eq!(emulator::store::Table::ALL.len(), 6);
+    /// ```
+    pub const ALL: [Table; 6] = [
+        Table::Containers,
+        Table::Blobs,
+        Table::BlobData,
+        Table::Blocks,
+        Table::Subscriptions,
+        Table::DeadLetters,
+    ];
+
+    /// The table's stable name (also the redb table name).
+    ///
+    /// ```
+    /// assert_eq!(emulator::store::Table::DeadLetters.name(), "dead_letters");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Containers => "containers",
+            Table::Blobs => "blobs",
+            Table::BlobData => "blob_data",
+            Table::Blocks => "blocks",
+            Table::Subscriptions => "subscriptions",
+            Table::DeadLetters => "dead_letters",
+        }
+    }
+}
+
+/// One change inside an atomic commit.
+///
+/// ```
+/// use emulator::store::{Op, Table};
+/// let op = Op::Put { table: Table::Blobs, key: "a/c/b".into(), value: b"{}".to_vec() };
+/// assert!(matches!(op, Op::Put { .. }));
+/// ```
+#[derive(Debug, Clone)]
+pub enum Op {
+    /// Insert or replace a value.
+    Put {
+        /// Table.
+        table: Table,
+        /// Key.
+        key: String,
+        /// Value.
+        value: Vec<u8>,
+    },
+    /// Remove a key (no error when missing).
+    Delete {
+        /// Table.
+        table: Table,
+        /// Key.
+        key: String,
+    },
+    /// Remove every key that starts with `prefix`.
+    DeletePrefix {
+        /// Table.
+        table: Table,
+        /// Prefix.
+        prefix: String,
+    },
+}
+
+/// A transactional key-value store.
+///
+/// ```
+/// use emulator::store::{MemoryStore, Op, Store, Table};
+/// let s = MemoryStore::new();
+/// s.commit(vec![Op::Put { table: Table::Blobs, key: "k".into(), value: vec![1] }]).unwrap();
+/// assert_eq!(s.get(Table::Blobs, "k").unwrap(), Some(vec![1]));
+/// ```
+pub trait Store: Send + Sync + 'static {
+    /// Read one value.
+    fn get(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>>;
+    /// All entries whose key starts with `prefix`, in key order.
+    fn scan_prefix(&self, table: Table, prefix: &str) -> Result<Vec<(String, Vec<u8>)>>;
+    /// Apply all `ops` atomically and durably (for a persistent store, on disk before returning).
+    fn commit(&self, ops: Vec<Op>) -> Result<()>;
+}
+
+/// Async access to a [`Store`]: calls run on tokio's blocking pool so disk I/O never stalls
+/// the servers.
+///
+/// ```
+/// # async fn f() -> emulator::Result<()> {
+/// let s = emulator::store::StoreHandle::memory();
+/// assert_eq!(s.get(emulator::store::Table::Blobs, "nope").await?, None);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct StoreHandle(Arc<dyn Store>);
+
+impl std::fmt::Debug for StoreHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StoreHandle")
+    }
+}
+
+impl StoreHandle {
+    /// Wrap a store.
+    ///
+    /// ```
+    /// let s = emulator::store::StoreHandle::new(std::sync::Arc::new(emulator::store::MemoryStore::new()));
+    /// # let _ = s;
+    /// ```
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self(store)
+    }
+
+    /// A fresh in-memory store.
+    ///
+    /// ```
+    /// let _s = emulator::store::StoreHandle::memory();
+    /// ```
+    pub fn memory() -> Self {
+        Self(Arc::new(MemoryStore::new()))
+    }
+
+    /// Open (or create) `<dir>/emulator.redb`.
+    ///
+    /// ```no_run
+    /// let _s = emulator::store::StoreHandle::open_dir(std::path::Path::new("/tmp/emu")).unwrap();
+    /// ```
+    pub fn open_dir(dir: &std::path::Path) -> Result<Self> {
+        Ok(Self(Arc::new(RedbStore::open_dir(dir)?)))
+    }
+
+    async fn blocking<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Store) -> Result<T> + Send + 'static,
+    {
+        let store = self.0.clone();
+        tokio::task::spawn_blocking(move || f(store.as_ref()))
+            .await
+            .map_err(|e| Error::Store(format!("store task failed: {e}")))?
+    }
+
+    /// See [`Store::get`].
+    ///
+    /// ```
+    /// # async fn f(s: emulator::store::StoreHandle) { let _ = s.get(emulator::store::Table::Blobs, "k").await; }
+    /// ```
+    pub async fn get(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>> {
+        let key = key.to_owned();
+        self.blocking(move |s| s.get(table, &key)).await
+    }
+
+    /// See [`Store::scan_prefix`].
+    ///
+    /// ```
+    /// # async fn f(s: emulator::store::StoreHandle) { let _ = s.scan_prefix(emulator::store::Table::Blobs, "a/").await; }
+    /// ```
+    pub async fn scan_prefix(&self, table: Table, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        let prefix = prefix.to_owned();
+        self.blocking(move |s| s.scan_prefix(table, &prefix)).await
+    }
+
+    /// See [`Store::commit`].
+    ///
+    /// ```
+    /// # async fn f(s: emulator::store::StoreHandle) { let _ = s.commit(vec![]).await; }
+    /// ```
+    pub async fn commit(&self, ops: Vec<Op>) -> Result<()> {
+        if ops.is_empty() {
+            return Ok(());
+        }
+        self.blocking(move |s| s.commit(ops)).await
+    }
+}

@@ -1,0 +1,59 @@
+//! The wasmtime engine: pooling allocator, copy-on-write memory images, epoch interruption.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use crate::{Error, Limits, Result};
+
+/// How often the epoch advances; guests yield to the async executor at this interval and the
+/// wall-clock limit is checked at it.
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// An engine set up for serving many short-lived instances.
+pub(crate) fn build_engine(limits: &Limits) -> Result<Engine> {
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_core_instances(limits.max_instances)
+        .total_memories(limits.max_instances)
+        .total_tables(limits.max_instances)
+        .total_stacks(limits.max_instances)
+        .total_component_instances(0)
+        .max_memory_size(limits.memory_bytes)
+        .table_elements(100_000);
+    let mut config = Config::new();
+    config
+        .epoch_interruption(true)
+        .memory_init_cow(true)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    Engine::new(&config).map_err(|e| Error::Engine(e.to_string()))
+}
+
+/// A thread that advances the engine's epoch until dropped.
+pub(crate) struct EpochTicker {
+    stop: Arc<AtomicBool>,
+}
+
+impl EpochTicker {
+    pub(crate) fn start(engine: Engine) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        std::thread::Builder::new()
+            .name("harness-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    engine.increment_epoch();
+                }
+            })
+            .ok();
+        Self { stop }
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,45 @@
+//! Resource limits applied to every request.
+
+use std::time::Duration;
+
+/// Limits for guests and their outbound calls. The defaults suit a developer's desk.
+///
+/// ```
+/// let limits = harness::Limits::default();
+/// assert_eq!(limits.request_timeout.as_secs(), 30);
+/// assert_eq!(limits.memory_bytes, 256 << 20);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Wall-clock limit for one request's guest run (epoch interruption).
+    pub request_timeout: Duration,
+    /// Linear memory limit of one instance.
+    pub memory_bytes: usize,
+    /// Limit for one outbound call, from sending to the last body byte.
+    pub outbound_timeout: Duration,
+    /// Largest outbound response body a guest may read.
+    pub max_outbound_body_bytes: u64,
+    /// Largest CGI output (headers and body) a guest may write.
+    pub max_response_bytes: usize,
+    /// Largest request body accepted from a client.
+    pub max_request_body_bytes: usize,
+    /// Instances that may run at the same time (pooling allocator slots).
+    pub max_instances: u32,
+    /// Response handles per request when the module sets no `http_max_concurrency`.
+    pub default_http_max_concurrency: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            request_timeout: Duration::from_secs(30),
+            memory_bytes: 256 << 20,
+            outbound_timeout: Duration::from_secs(30),
+            max_outbound_body_bytes: 128 << 20,
+            max_response_bytes: 128 << 20,
+            max_request_body_bytes: 128 << 20,
+            max_instances: 256,
+            default_http_max_concurrency: 32,
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! Sending one outbound request: allow-list on every hop, redirects, timeouts.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::{connect::HttpConnector, Client};
+use hyper_util::rt::TokioExecutor;
+use url::Url;
+
+use super::codes::Code;
+use super::policy::OutboundPolicy;
+use crate::allowed_hosts::allowed_hosts_entry_for;
+
+const MAX_REDIRECTS: usize = 10;
+
+/// The harness's shared HTTP client for guests' outbound calls (connection pool, http and https).
+#[derive(Clone)]
+pub struct OutboundClient {
+    client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
+}
+
+impl std::fmt::Debug for OutboundClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OutboundClient")
+    }
+}
+
+impl OutboundClient {
+    /// A client with the Mozilla root certificates, for http and https.
+    pub(crate) fn new() -> Self {
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_webpki_roots()
+            .https_or_http()
+            .enable_http1()
+            .build();
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build(connector);
+        Self { client }
+    }
+
+    /// Sends a request for a guest; every redirect hop is checked against the allow-list.
+    pub(crate) async fn send(
+        &self,
+        policy: &OutboundPolicy,
+        mut method: Method,
+        mut url: Url,
+        headers: HeaderMap,
+        mut body: Bytes,
+    ) -> Result<OpenResponse, Code> {
+        let started = Instant::now();
+        let deadline = started + policy.timeout;
+        let mut hops = 0;
+        loop {
+            if !policy.allow.allows(&url) {
+                tracing::warn!(
+                    route = %policy.route,
+                    destination = %redacted(&url),
+                    "outbound call denied; to allow it, add \"{}\" to allowed_hosts of this module",
+                    allowed_hosts_entry_for(&url)
+                );
+                return Err(Code::DestinationNotAllowed);
+            }
+            let mut builder = http::Request::builder()
+                .method(method.clone())
+                .uri(url.as_str());
+            if let Some(h) = builder.headers_mut() {
+                *h = headers.clone();
+            }
+            let request = builder
+                .body(Full::new(body.clone()))
+                .map_err(|_| Code::InvalidUrl)?;
+            let sent = tokio::time::timeout_at(deadline.into(), self.client.request(request)).await;
+            let response = match sent {
+                Err(_) => {
+                    tracing::warn!(route = %policy.route, destination = %redacted(&url), "outbound call timed out after {:?}", policy.timeout);
+                    return Err(Code::RequestError);
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!(route = %policy.route, destination = %redacted(&url), error = %e, "outbound call failed");
+                    return Err(Code::RequestError);
+                }
+                Ok(Ok(r)) => r,
+            };
+            let status = response.status();
+            tracing::info!(
+                route = %policy.route,
+                method = %method,
+                host = url.host_str().unwrap_or(""),
+                status = status.as_u16(),
+                duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+                "outbound call"
+            );
+            let next = redirect_target(&url, status, response.headers());
+            match next {
+                Some(next) if hops < MAX_REDIRECTS => {
+                    hops += 1;
+                    if status == StatusCode::SEE_OTHER
+                        || (matches!(status, StatusCode::MOVED_PERMANENTLY | StatusCode::FOUND)
+                            && method == Method::POST)
+                    {
+                        method = Method::GET;
+                        body = Bytes::new();
+                    }
+                    url = next;
+                }
+                _ => {
+                    let (parts, body) = response.into_parts();
+                    return Ok(OpenResponse {
+                        status: parts.status,
+                        headers: parts.headers,
+                        body,
+                        pending: Bytes::new(),
+                        done: false,
+                        read_total: 0,
+                        max_body: policy.max_body,
+                        deadline,
+                    });
+                }
+            }
+        }
+    }
+}
+
+fn redirect_target(current: &Url, status: StatusCode, headers: &HeaderMap) -> Option<Url> {
+    if !matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308) {
+        return None;
+    }
+    let location = headers.get(http::header::LOCATION)?.to_str().ok()?;
+    current.join(location).ok()
+}
+
+/// A URL fit for a log line: scheme, host, port and path; the query (which may hold a SAS
+/// signature) is left out.
+pub(crate) fn redacted(url: &Url) -> String {
+    format!("{}{}", allowed_hosts_entry_for(url), url.path())
+}
+
+/// A response whose body the guest reads through its handle.
+pub(crate) struct OpenResponse {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    body: Incoming,
+    pending: Bytes,
+    done: bool,
+    read_total: u64,
+    max_body: u64,
+    deadline: Instant,
+}
+
+impl OpenResponse {
+    /// Up to `max` more body bytes; empty at the end of the body.
+    pub(crate) async fn read(&mut self, max: usize) -> Result<Bytes, Code> {
+        while self.pending.is_empty() && !self.done && max > 0 {
+            let frame = tokio::time::timeout_at(self.deadline.into(), self.body.frame()).await;
+            match frame {
+                Err(_) => return Err(Code::RequestError),
+                Ok(None) => self.done = true,
+                Ok(Some(Err(_))) => return Err(Code::RequestError),
+                Ok(Some(Ok(frame))) => {
+                    if let Ok(data) = frame.into_data() {
+                        self.read_total += data.len() as u64;
+                        if self.read_total > self.max_body {
+                            tracing::warn!(
+                                "outbound response body is larger than the limit of {} bytes; raise max_outbound_body_mib in [limits]",
+                                self.max_body
+                            );
+                            return Err(Code::RequestError);
+                        }
+                        self.pending = data;
+                    }
+                }
+            }
+        }
+        let n = max.min(self.pending.len());
+        Ok(self.pending.split_to(n))
+    }
+}

@@ -1,0 +1,60 @@
+//! Interop tests against software we did not write: Microsoft's Azure SDKs for Python (from
+//! PyPI) and Microsoft's Azurite storage emulator (from npm), installed under `target/`.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::build::wasm_dir;
+use crate::cmd::{cargo, root, run};
+
+const PY_PACKAGES: &[&str] = &["azure-storage-blob", "azure-cosmos", "azure-eventgrid"];
+const AZURITE: &str = "azurite@3";
+
+/// A Python virtual environment with Microsoft's SDKs; returns its interpreter.
+pub fn python() -> Result<PathBuf, String> {
+    let venv = root().join("target").join("interop-venv");
+    let py = venv.join("bin").join("python");
+    let stamp = venv.join(".installed");
+    if !stamp.is_file() {
+        run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+        run(Command::new(&py)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
+            .args(PY_PACKAGES))?;
+        std::fs::write(&stamp, PY_PACKAGES.join("\n")).map_err(|e| e.to_string())?;
+    }
+    Ok(py)
+}
+
+/// Azurite installed from npm; returns the path of its blob server script.
+pub fn azurite() -> Result<PathBuf, String> {
+    let dir = root().join("target").join("azurite");
+    let bin = dir.join("node_modules").join(".bin").join("azurite-blob");
+    if !bin.is_file() {
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        run(Command::new("npm").current_dir(&dir).args([
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+            AZURITE,
+        ]))?;
+    }
+    Ok(bin)
+}
+
+/// `cargo xtask interop`: installs the peers and runs the interop tests (the ignored ones).
+pub fn run() -> Result<(), String> {
+    let py = python()?;
+    let azurite = azurite()?;
+    run(cargo()
+        .args(["test", "-p", "e2e", "--no-fail-fast", "--", "--ignored"])
+        .env("INTEROP_PYTHON", &py)
+        .env("AZURITE_BLOB", &azurite)
+        .env("AZURE_WASI_WASM_DIR", wasm_dir()))
+}
