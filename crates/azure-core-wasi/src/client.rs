@@ -44,12 +44,13 @@ impl WasiHttpClient {
 #[async_trait]
 impl HttpClient for WasiHttpClient {
     async fn execute_request(&self, request: &Request) -> azure_core::Result<AsyncRawResponse> {
-        let method = http::Method::from_bytes(request.method().as_ref().as_bytes()).map_err(|_| {
-            azure_core::Error::with_message(
-                ErrorKind::DataConversion,
-                format!("HTTP method `{}` is not valid", request.method()),
-            )
-        })?;
+        let method =
+            http::Method::from_bytes(request.method().as_ref().as_bytes()).map_err(|_| {
+                azure_core::Error::with_message(
+                    ErrorKind::DataConversion,
+                    format!("HTTP method `{}` is not valid", request.method()),
+                )
+            })?;
         let headers = to_header_map(request.headers())?;
         let body = request_body(request.body()).await?;
         let response =
@@ -74,7 +75,11 @@ async fn request_body(body: &Body) -> azure_core::Result<Bytes> {
             stream.reset().await?;
             let mut buf = Vec::with_capacity(stream.len().unwrap_or(0).min(256 << 20) as usize);
             stream.read_to_end(&mut buf).await.map_err(|e| {
-                azure_core::Error::with_error(ErrorKind::Io, e, "could not read the request body stream")
+                azure_core::Error::with_error(
+                    ErrorKind::Io,
+                    e,
+                    "could not read the request body stream",
+                )
             })?;
             Ok(buf.into())
         }
@@ -146,7 +151,10 @@ mod tests {
         resp.append("x-a", http::HeaderValue::from_static("1"));
         resp.append("x-a", http::HeaderValue::from_static("2"));
         let back = from_header_map(&resp);
-        assert_eq!(back.get_optional_str(&HeaderName::from_static("x-a")), Some("1, 2"));
+        assert_eq!(
+            back.get_optional_str(&HeaderName::from_static("x-a")),
+            Some("1, 2")
+        );
     }
 
     #[test]
@@ -154,24 +162,41 @@ mod tests {
         let mut h = Headers::new();
         h.insert("authorization", "SharedKey a:b\nc".to_string());
         let msg = to_header_map(&h).unwrap_err().to_string();
-        assert!(msg.contains("authorization") && !msg.contains("SharedKey"), "{msg}");
+        assert!(
+            msg.contains("authorization") && !msg.contains("SharedKey"),
+            "{msg}"
+        );
     }
 
     #[test]
     fn transient_errors_are_retriable_and_denials_are_not() {
-        let denied = to_azure_error(wasi_experimental_http::Error::from_code(7, "GET", "http://h:1/"));
+        let denied = to_azure_error(wasi_experimental_http::Error::from_code(
+            7,
+            "GET",
+            "http://h:1/",
+        ));
         assert_eq!(*denied.kind(), ErrorKind::Other);
         let inner = std::error::Error::source(&denied)
             .and_then(|s| s.downcast_ref::<wasi_experimental_http::Error>());
-        assert!(matches!(inner, Some(wasi_experimental_http::Error::DestinationNotAllowed { .. })));
-        let failed = to_azure_error(wasi_experimental_http::Error::from_code(11, "GET", "http://h/"));
+        assert!(matches!(
+            inner,
+            Some(wasi_experimental_http::Error::DestinationNotAllowed { .. })
+        ));
+        let failed = to_azure_error(wasi_experimental_http::Error::from_code(
+            11,
+            "GET",
+            "http://h/",
+        ));
         assert_eq!(*failed.kind(), ErrorKind::Io);
     }
 
     #[test]
     fn on_the_host_target_requests_fail_with_unsupported() {
         let client = WasiHttpClient::new();
-        let req = Request::new("http://127.0.0.1:1/".parse().unwrap(), azure_core::http::Method::Get);
+        let req = Request::new(
+            "http://127.0.0.1:1/".parse().unwrap(),
+            azure_core::http::Method::Get,
+        );
         let err = crate::block_on(client.execute_request(&req)).unwrap_err();
         assert!(err.to_string().contains("wasm32-wasip1"), "{err}");
     }

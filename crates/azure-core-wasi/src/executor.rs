@@ -284,7 +284,11 @@ mod tests {
         });
         assert_eq!(counter.load(Ordering::SeqCst), 5);
         // The five sleeps overlap: far less than 5 x 20 ms.
-        assert!(start.elapsed() < Duration::from_millis(90), "{:?}", start.elapsed());
+        assert!(
+            start.elapsed() < Duration::from_millis(90),
+            "{:?}",
+            start.elapsed()
+        );
     }
 
     #[test]

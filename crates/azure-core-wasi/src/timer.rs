@@ -88,7 +88,9 @@ pub(crate) fn fire_expired() -> usize {
     let due: Vec<Waker> = {
         let mut timers = lock(&TIMERS);
         let later = timers.split_off(&(now, u64::MAX));
-        std::mem::replace(&mut *timers, later).into_values().collect()
+        std::mem::replace(&mut *timers, later)
+            .into_values()
+            .collect()
     };
     let count = due.len();
     for waker in due {

@@ -62,8 +62,9 @@ pub struct HarnessConfig {
     pub cache: CacheConfig,
     /// Limits.
     pub limits: Limits,
-    /// The `[emulators]` table, left for the emulator crate to read.
-    pub emulators: Option<toml::Table>,
+    /// The `[emulators]` table: accounts, keys, topics and subscriptions of the embedded
+    /// emulators that `harness serve --emulators` starts.
+    pub emulators: Option<emulator::EmulatorsConfig>,
 }
 
 #[derive(Deserialize)]
@@ -165,7 +166,7 @@ impl HarnessConfig {
         let raw: RawFile = toml::from_str(text).map_err(|e| {
             format!("{e}\nfix the entry above; valid module keys are route, module, environment, allowed_hosts, http_max_concurrency, entrypoint, argv, volumes")
         })?;
-        if raw.module.is_empty() {
+        if raw.module.is_empty() && raw.emulators.is_none() {
             return Err("no [[module]] table: add one with `route` and `module`".into());
         }
         let mut modules = Vec::with_capacity(raw.module.len());
@@ -188,11 +189,12 @@ impl HarnessConfig {
             },
         };
         let limits = raw.limits.map(to_limits).transpose()?.unwrap_or_default();
+        let emulators = raw.emulators.map(|t| to_emulators(t, base)).transpose()?;
         Ok(Self {
             modules,
             cache,
             limits,
-            emulators: raw.emulators,
+            emulators,
         })
     }
 }
@@ -300,6 +302,19 @@ fn to_limits(raw: RawLimits) -> Result<Limits, String> {
     })
 }
 
+fn to_emulators(table: toml::Table, base: &Path) -> Result<emulator::EmulatorsConfig, String> {
+    let mut config: emulator::EmulatorsConfig = table
+        .try_into()
+        .map_err(|e| format!("[emulators]: {e}; see crates/emulator/README.md for the keys"))?;
+    if let Some(dir) = config.data_dir.take() {
+        config.data_dir = Some(if dir.is_absolute() { dir } else { base.join(dir) });
+    }
+    config
+        .validate()
+        .map_err(|e| format!("[emulators]: {e}"))?;
+    Ok(config)
+}
+
 fn resolve(base: &Path, p: &str) -> PathBuf {
     let path = Path::new(p);
     if path.is_absolute() {
@@ -376,6 +391,23 @@ mod tests {
             assert!(err.contains("[[module]] #1"), "{err}");
             assert!(err.contains(expected), "{err}");
         }
+    }
+
+    #[test]
+    fn emulators_table_is_checked() {
+        let dir = dir_with_wasm();
+        let m = "[[module]]\nroute = \"/a\"\nmodule = \"m.wasm\"\n";
+        let cfg = HarnessConfig::from_toml(
+            &format!("{m}[emulators]\ndata_dir = \"data\"\n[emulators.blob]\nport = 0\n"),
+            dir.path(),
+        )
+        .unwrap();
+        let emus = cfg.emulators.unwrap();
+        assert_eq!(emus.data_dir, Some(dir.path().join("data")));
+        assert_eq!(emus.blob.port, 0);
+        let err = HarnessConfig::from_toml(&format!("{m}[emulators.blob]\nprot = 1\n"), dir.path())
+            .unwrap_err();
+        assert!(err.contains("[emulators]") && err.contains("prot"), "{err}");
     }
 
     #[test]

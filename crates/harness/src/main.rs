@@ -24,6 +24,13 @@ enum Command {
         /// Address to listen on.
         #[arg(long, short, default_value = "127.0.0.1:3000")]
         listen: std::net::SocketAddr,
+        /// Also start the embedded Azure emulators (Blob 10000, Cosmos 8081, EventGrid 8082
+        /// unless the config's [emulators] table says otherwise).
+        #[arg(long)]
+        emulators: bool,
+        /// Keep the emulators' state in this folder (survives restarts) instead of memory.
+        #[arg(long, requires = "emulators")]
+        data_dir: Option<PathBuf>,
     },
     /// Check a config file and compile its modules, then exit.
     Check {
@@ -50,10 +57,31 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> Result<(), harness::Error> {
+async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
-        Command::Serve { config, listen } => {
+        Command::Serve {
+            config,
+            listen,
+            emulators,
+            data_dir,
+        } => {
             let cfg = harness::HarnessConfig::from_file(&config)?;
+            let emus = if emulators {
+                let mut emu_cfg = cfg.emulators.clone().unwrap_or_default();
+                if data_dir.is_some() {
+                    emu_cfg.data_dir = data_dir;
+                }
+                let emus = emulator::Emulators::start(emu_cfg).await?;
+                print_emulators(&emus);
+                Some(emus)
+            } else {
+                if cfg.emulators.is_some() {
+                    eprintln!(
+                        "harness: the config has an [emulators] table; add --emulators to start them"
+                    );
+                }
+                None
+            };
             let h = harness::Harness::from_config(&cfg)?;
             let server = h.serve(listen).await?;
             eprintln!(
@@ -65,6 +93,9 @@ async fn run(cli: Cli) -> Result<(), harness::Error> {
                 _ = tokio::signal::ctrl_c() => {}
                 _ = server.wait() => {}
             }
+            if let Some(emus) = emus {
+                emus.shutdown().await;
+            }
             Ok(())
         }
         Command::Check { config } => {
@@ -73,5 +104,17 @@ async fn run(cli: Cli) -> Result<(), harness::Error> {
             eprintln!("{}: OK, {} module(s)", config.display(), cfg.modules.len());
             Ok(())
         }
+    }
+}
+
+fn print_emulators(emus: &emulator::Emulators) {
+    if let Some(b) = emus.blob() {
+        eprintln!("emulator: Blob Storage on {}", b.url());
+    }
+    if let Some(c) = emus.cosmos() {
+        eprintln!("emulator: Cosmos DB on {}", c.url());
+    }
+    if let Some(e) = emus.eventgrid() {
+        eprintln!("emulator: EventGrid on {}", e.url());
     }
 }

@@ -11,12 +11,10 @@
 //! - [`IntoResponse`]: lets handlers return `String`, `(StatusCode, T)`, [`Json`], ...
 //!
 //! ```no_run
-//! fn main() {
-//!     wagi::run(|req| -> Result<_, wagi::BoxError> {
-//!         let who = req.query("name").unwrap_or("world");
-//!         Ok(wagi::Response::text(format!("hello, {who}\n")))
-//!     })
-//! }
+//! wagi::run(|req| -> Result<_, wagi::BoxError> {
+//!     let who = req.query("name").unwrap_or("world");
+//!     Ok(wagi::Response::text(format!("hello, {who}\n")))
+//! })
 //! ```
 
 #![warn(missing_docs)]

@@ -96,11 +96,12 @@ impl Request {
             "" => "GET",
             m => m,
         };
-        let method = Method::from_bytes(method_text.to_ascii_uppercase().as_bytes()).map_err(|_| {
-            Error::InvalidMethod {
-                method: method_text.chars().take(32).collect(),
-            }
-        })?;
+        let method =
+            Method::from_bytes(method_text.to_ascii_uppercase().as_bytes()).map_err(|_| {
+                Error::InvalidMethod {
+                    method: method_text.chars().take(32).collect(),
+                }
+            })?;
         let path = match get("PATH_INFO") {
             "" => "/".to_string(),
             p => p.to_string(),
@@ -297,7 +298,8 @@ impl Request {
     /// ```
     pub fn body(&mut self) -> Result<&Bytes, Error> {
         if let BodyState::Unread(reader) = &mut self.body {
-            let mut buf = Vec::with_capacity(self.content_length.unwrap_or(0).min(16 << 20) as usize);
+            let mut buf =
+                Vec::with_capacity(self.content_length.unwrap_or(0).min(16 << 20) as usize);
             match self.content_length {
                 Some(len) => reader.take(len).read_to_end(&mut buf),
                 None => reader.read_to_end(&mut buf),
@@ -379,7 +381,10 @@ mod tests {
     #[test]
     fn content_type_falls_back_to_http_header_when_empty() {
         let req = Request::from_parts(
-            env(&[("CONTENT_TYPE", ""), ("HTTP_CONTENT_TYPE", "application/json")]),
+            env(&[
+                ("CONTENT_TYPE", ""),
+                ("HTTP_CONTENT_TYPE", "application/json"),
+            ]),
             std::io::empty(),
         )
         .unwrap();
@@ -444,7 +449,10 @@ mod tests {
         assert_eq!(err.status(), 400);
 
         let mut form = Request::from_parts(
-            env(&[("CONTENT_TYPE", "application/x-www-form-urlencoded; charset=utf-8")]),
+            env(&[(
+                "CONTENT_TYPE",
+                "application/x-www-form-urlencoded; charset=utf-8",
+            )]),
             Cursor::new(b"a=1+2&b=%26".to_vec()),
         )
         .unwrap();

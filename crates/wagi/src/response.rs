@@ -389,7 +389,10 @@ mod tests {
     #[test]
     fn invalid_header_becomes_500_without_value() {
         let out = render(Response::text("x").with_header("bad name", "secret"));
-        assert!(out.starts_with("Status: 500 Internal Server Error\n"), "{out}");
+        assert!(
+            out.starts_with("Status: 500 Internal Server Error\n"),
+            "{out}"
+        );
         assert!(out.contains("bad name") && !out.contains("secret"), "{out}");
     }
 
@@ -406,6 +409,9 @@ mod tests {
     #[test]
     fn body_without_content_type_gets_octet_stream() {
         let out = render(Response::new(StatusCode::OK).with_body("z"));
-        assert_eq!(out, "Status: 200 OK\nContent-Type: application/octet-stream\n\nz");
+        assert_eq!(
+            out,
+            "Status: 200 OK\nContent-Type: application/octet-stream\n\nz"
+        );
     }
 }

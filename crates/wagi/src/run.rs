@@ -15,12 +15,10 @@ pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 /// 500 with a short body; the full error chain goes to stderr.
 ///
 /// ```no_run
-/// fn main() {
-///     wagi::run(|req| -> Result<_, wagi::BoxError> {
-///         let name = req.require_query("name")?;
-///         Ok(format!("hello {name}\n"))
-///     })
-/// }
+/// wagi::run(|req| -> Result<_, wagi::BoxError> {
+///     let name = req.require_query("name")?;
+///     Ok(format!("hello {name}\n"))
+/// })
 /// ```
 pub fn run<F, R, E>(handler: F)
 where
@@ -66,13 +64,16 @@ pub fn error_response(err: &(dyn StdError + 'static)) -> Response {
         }
         if let Some(http_err) = e.downcast_ref::<wasi_experimental_http::Error>() {
             if let wasi_experimental_http::Error::DestinationNotAllowed { .. } = http_err {
-                return Response::text(format!("{http_err}\n")).with_status(StatusCode::BAD_GATEWAY);
+                return Response::text(format!("{http_err}\n"))
+                    .with_status(StatusCode::BAD_GATEWAY);
             }
         }
         current = e.source();
     }
-    Response::text("Internal Server Error: the handler failed; details are in the module's log (stderr)\n")
-        .with_status(StatusCode::INTERNAL_SERVER_ERROR)
+    Response::text(
+        "Internal Server Error: the handler failed; details are in the module's log (stderr)\n",
+    )
+    .with_status(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 fn log_chain(err: &(dyn StdError + 'static)) {
@@ -120,7 +121,10 @@ mod tests {
     fn other_errors_are_500_with_short_body() {
         let boxed: BoxError = "database exploded with secret=123".into();
         let text = body(error_response(&*boxed));
-        assert!(text.starts_with("Status: 500 Internal Server Error\n"), "{text}");
+        assert!(
+            text.starts_with("Status: 500 Internal Server Error\n"),
+            "{text}"
+        );
         assert!(!text.contains("secret"), "{text}");
         let other = wasi_experimental_http::Error::from_code(11, "GET", "http://h/");
         assert_eq!(error_response(&other).status(), 500);

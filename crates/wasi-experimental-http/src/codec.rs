@@ -96,7 +96,12 @@ mod tests {
 
     #[test]
     fn malformed_lines_are_errors_not_panics() {
-        for bad in [&b"no colon here"[..], b":novalue", b"bad name:v", b"x:a\x00b"] {
+        for bad in [
+            &b"no colon here"[..],
+            b":novalue",
+            b"bad name:v",
+            b"x:a\x00b",
+        ] {
             match decode_headers(bad) {
                 Err(Error::InvalidResponseHeader { line }) => assert!(!line.is_empty()),
                 other => panic!("{bad:?} gave {other:?}"),

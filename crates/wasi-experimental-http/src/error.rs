@@ -99,7 +99,9 @@ pub enum Error {
         what: &'static str,
     },
     /// The request URL is not absolute.
-    #[error("the request URL {url} is not absolute: use a full URL such as http://127.0.0.1:8080/path")]
+    #[error(
+        "the request URL {url} is not absolute: use a full URL such as http://127.0.0.1:8080/path"
+    )]
     RelativeUrl {
         /// Redacted request URL.
         url: String,
@@ -264,7 +266,10 @@ mod tests {
 
     #[test]
     fn allowed_entry_without_explicit_port_and_ipv6() {
-        assert_eq!(allowed_hosts_entry("https://example.com/"), "https://example.com");
+        assert_eq!(
+            allowed_hosts_entry("https://example.com/"),
+            "https://example.com"
+        );
         assert_eq!(allowed_hosts_entry("http://[::1]:99/"), "http://[::1]:99");
     }
 

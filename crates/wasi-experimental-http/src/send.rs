@@ -108,7 +108,9 @@ mod tests {
 
     #[test]
     fn host_targets_get_a_clear_unsupported_error() {
-        let req = http::Request::get("http://127.0.0.1:1/").body(Bytes::new()).unwrap();
+        let req = http::Request::get("http://127.0.0.1:1/")
+            .body(Bytes::new())
+            .unwrap();
         let err = send(req).unwrap_err();
         assert!(matches!(err, Error::Unsupported));
         assert!(err.to_string().contains("wasm32-wasip1"), "{err}");

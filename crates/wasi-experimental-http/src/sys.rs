@@ -34,7 +34,12 @@ mod imp {
         }
     }
 
-    pub(crate) fn req(url: &[u8], method: &[u8], headers: &[u8], body: &[u8]) -> HostResult<(u16, u32)> {
+    pub(crate) fn req(
+        url: &[u8],
+        method: &[u8],
+        headers: &[u8],
+        body: &[u8],
+    ) -> HostResult<(u16, u32)> {
         let mut status: u16 = 0;
         let mut handle: u32 = 0;
         // SAFETY: every pointer/length pair describes a live slice for the duration of the
@@ -81,12 +86,16 @@ mod imp {
 
     pub(crate) fn headers_get_all(handle: u32, buf: &mut [u8]) -> FillResult {
         // SAFETY: `fill` passes a live, writable buffer and an aligned `written` slot.
-        fill(buf, |p, l, w| unsafe { raw::headers_get_all(handle as i32, p, l, w) })
+        fill(buf, |p, l, w| unsafe {
+            raw::headers_get_all(handle as i32, p, l, w)
+        })
     }
 
     pub(crate) fn body_read(handle: u32, buf: &mut [u8]) -> FillResult {
         // SAFETY: `fill` passes a live, writable buffer and an aligned `written` slot.
-        fill(buf, |p, l, w| unsafe { raw::body_read(handle as i32, p, l, w) })
+        fill(buf, |p, l, w| unsafe {
+            raw::body_read(handle as i32, p, l, w)
+        })
     }
 }
 

@@ -5,7 +5,11 @@ use serde_json::{json, Map, Value};
 
 fn main() {
     wagi::run(|mut req| -> Result<_, wagi::BoxError> {
-        let query: Vec<Value> = req.query_pairs().iter().map(|(k, v)| json!([k, v])).collect();
+        let query: Vec<Value> = req
+            .query_pairs()
+            .iter()
+            .map(|(k, v)| json!([k, v]))
+            .collect();
         let mut headers = Map::new();
         for name in req.headers().keys() {
             let values: Vec<Value> = req
@@ -24,7 +28,11 @@ fn main() {
         let is_json = content_type
             .as_deref()
             .is_some_and(|ct| ct.split(';').next().unwrap_or("").trim().ends_with("json"));
-        let parsed = if is_json { Some(req.json::<Value>()?) } else { None };
+        let parsed = if is_json {
+            Some(req.json::<Value>()?)
+        } else {
+            None
+        };
         let body = String::from_utf8_lossy(req.body()?).into_owned();
         Ok(wagi::Json(json!({
             "method": method,

@@ -1,0 +1,398 @@
+//! `cargo xtask bench [--quick]`: what users feel, against baselines measured in the same run.
+//!
+//! Builds the harness and a native hyper server in release, builds and optimises the samples,
+//! then measures module sizes, per-request instantiation (the harness's own `server-timing`),
+//! cold start with an empty and a warm compile cache, hello throughput and latency against the
+//! native server, blob-write end to end against the embedded Blob emulator, and the harness's
+//! peak RSS. Prints a Markdown table and writes JSON to `<target>/bench/`.
+
+#[path = "bench_json.rs"]
+mod json;
+#[path = "bench_load.rs"]
+mod load;
+#[path = "bench_proc.rs"]
+mod procs;
+#[path = "bench_report.rs"]
+mod report;
+#[path = "bench_sizes.rs"]
+mod sizes;
+#[path = "bench_stats.rs"]
+mod stats;
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::cmd::{cargo, run as run_cmd};
+use crate::http_client::send;
+use load::Load;
+use procs::{start_announcing, start_harness, target_dir, Proc};
+
+/// The public key of the storage emulators' development account `devstoreaccount1`.
+const DEV_KEY: &str =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+/// Body of each blob-write request.
+const BLOB_BYTES: usize = 1024;
+
+/// How much to measure.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan {
+    pub quick: bool,
+    /// Rounds of each load run (the median is reported).
+    pub rounds: u32,
+    /// Seconds of each load run.
+    pub secs: u32,
+    /// Launches with an empty cache / with a warm cache.
+    pub cold_rounds: u32,
+    pub warm_rounds: u32,
+    /// Sequential requests for the instantiation percentiles.
+    pub hello_samples: u32,
+    pub blob_samples: u32,
+}
+
+impl Plan {
+    fn new(quick: bool) -> Self {
+        if quick {
+            Self {
+                quick,
+                rounds: 3,
+                secs: 2,
+                cold_rounds: 1,
+                warm_rounds: 3,
+                hello_samples: 300,
+                blob_samples: 100,
+            }
+        } else {
+            Self {
+                quick,
+                rounds: 5,
+                secs: 10,
+                cold_rounds: 3,
+                warm_rounds: 7,
+                hello_samples: 2000,
+                blob_samples: 500,
+            }
+        }
+    }
+}
+
+/// A load scenario measured for the harness and possibly the native baseline.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub name: &'static str,
+    pub concurrency: u32,
+    pub harness: Load,
+    pub native: Option<Load>,
+}
+
+/// Instantiation percentiles of one module, in microseconds.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Inst {
+    pub p50_us: f64,
+    pub p99_us: f64,
+    pub samples: usize,
+}
+
+/// Everything one run measured.
+#[derive(Debug, Clone)]
+pub struct Results {
+    pub plan: Plan,
+    pub sizes: Vec<sizes::Size>,
+    pub inst_hello: Inst,
+    pub inst_blob: Inst,
+    pub cold_ms: Vec<f64>,
+    pub warm_ms: Vec<f64>,
+    pub scenarios: Vec<Scenario>,
+    pub rss_hello_kib: u64,
+    pub rss_blob_kib: u64,
+    pub emulator_in_harness: bool,
+}
+
+/// Runs the benchmark (`quick`: a short run, under a minute once everything is built).
+pub fn run(quick: bool) -> Result<(), String> {
+    let plan = Plan::new(quick);
+    let target = target_dir();
+    let out = target.join("bench");
+    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    load::ensure_wrk()?;
+
+    eprintln!("building the harness and the native baseline in release (minutes, once)");
+    run_cmd(cargo().env("CARGO_TARGET_DIR", &target).args([
+        "build",
+        "--release",
+        "-p",
+        "harness",
+        "-p",
+        "bench-native",
+    ]))?;
+    let wasm_dir = sizes::build_samples(&target)?;
+    let opt_dir = out.join("wasm-opt");
+    let sizes = sizes::measure(&wasm_dir, &opt_dir)?;
+    let release = target.join("release");
+    let harness_bin = release.join("harness");
+
+    let emulator_in_harness = procs::harness_has_flag(&harness_bin, "--emulators");
+    let blob_port = procs::free_port()?;
+    let _emulator: Option<Proc> = if emulator_in_harness {
+        None
+    } else {
+        eprintln!("`harness serve` has no --emulators switch yet: starting the Blob emulator as its own process");
+        Some(start_announcing(
+            &release.join("bench-blob-emulator"),
+            &[&blob_port.to_string()],
+        )?)
+    };
+    let extra: Vec<&str> = if emulator_in_harness {
+        vec!["--emulators"]
+    } else {
+        vec![]
+    };
+
+    let cache = out.join("module-cache");
+    let config = out.join("wagi.toml");
+    write_config(&config, &opt_dir, blob_port, &cache, emulator_in_harness)?;
+    let log = out.join("harness.log");
+
+    eprintln!("cold start: {} launch(es) with an empty compile cache, {} with a warm one", plan.cold_rounds, plan.warm_rounds);
+    let mut cold_ms = Vec::new();
+    for _ in 0..plan.cold_rounds {
+        let _ = std::fs::remove_dir_all(&cache);
+        let (h, took) = start_harness(&harness_bin, &config, &extra, "/hello", &log)?;
+        cold_ms.push(ms(took));
+        h.stop();
+    }
+    let mut warm_ms = Vec::new();
+    for _ in 0..plan.warm_rounds {
+        let (h, took) = start_harness(&harness_bin, &config, &extra, "/hello", &log)?;
+        warm_ms.push(ms(took));
+        h.stop();
+    }
+
+    let (harness, _) = start_harness(&harness_bin, &config, &extra, "/hello", &log)?;
+    let body = blob_body();
+    eprintln!("instantiation: {} sequential hello and {} blob-write requests", plan.hello_samples, plan.blob_samples);
+    let inst_hello = instantiation(&harness.addr, plan.hello_samples, |_| {
+        send(&harness.addr, "GET", "/hello", &[], b"")
+    })?;
+    let inst_blob = instantiation(&harness.addr, plan.blob_samples, |i| {
+        send(
+            &harness.addr,
+            "POST",
+            &format!("/blob?container=bench&blob=inst-{}", i % 50),
+            &[("Content-Type", "text/plain")],
+            &body,
+        )
+    })?;
+
+    let native = start_announcing(&release.join("bench-native"), &["127.0.0.1:0"])?;
+    let hello_h = format!("http://{}/hello", harness.addr);
+    let hello_n = format!("http://{}/hello", native.addr);
+    eprintln!("warming up both servers");
+    load::wrk(&hello_h, 32, 1, None)?;
+    load::wrk(&hello_n, 32, 1, None)?;
+    let mut scenarios = Vec::new();
+    for concurrency in [1, 32] {
+        eprintln!("hello at concurrency {concurrency}: {} rounds of {} s, harness and native alternating", plan.rounds, plan.secs);
+        let mut h = Vec::new();
+        let mut n = Vec::new();
+        for _ in 0..plan.rounds {
+            h.push(load::wrk(&hello_h, concurrency, plan.secs, None)?);
+            n.push(load::wrk(&hello_n, concurrency, plan.secs, None)?);
+        }
+        scenarios.push(Scenario {
+            name: "hello",
+            concurrency,
+            harness: load::median(&h),
+            native: Some(load::median(&n)),
+        });
+    }
+    native.stop();
+    let rss_hello_kib = harness.peak_rss_kib()?;
+
+    let script = out.join("blob-write.lua");
+    std::fs::write(&script, wrk_blob_script()).map_err(|e| format!("{}: {e}", script.display()))?;
+    let blob_url = format!("http://{}/blob", harness.addr);
+    for concurrency in [1, 16] {
+        eprintln!("blob-write at concurrency {concurrency}: {} rounds of {} s", plan.rounds, plan.secs);
+        let mut h = Vec::new();
+        for _ in 0..plan.rounds {
+            h.push(load::wrk(&blob_url, concurrency, plan.secs, Some(&script))?);
+        }
+        scenarios.push(Scenario {
+            name: "blob-write",
+            concurrency,
+            harness: load::median(&h),
+            native: None,
+        });
+    }
+    let rss_blob_kib = harness.peak_rss_kib()?;
+    harness.stop();
+
+    let results = Results {
+        plan,
+        sizes,
+        inst_hello,
+        inst_blob,
+        cold_ms,
+        warm_ms,
+        scenarios,
+        rss_hello_kib,
+        rss_blob_kib,
+        emulator_in_harness,
+    };
+    let table = report::markdown(&results);
+    println!("{table}");
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let json = report::json(&results, stamp).pretty();
+    let kind = if quick { "quick" } else { "full" };
+    for name in [format!("{kind}-{stamp}.json"), format!("latest-{kind}.json")] {
+        let p = out.join(name);
+        std::fs::write(&p, &json).map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    let md = out.join(format!("latest-{kind}.md"));
+    std::fs::write(&md, &table).map_err(|e| format!("{}: {e}", md.display()))?;
+    eprintln!("wrote {} and {}", out.join(format!("latest-{kind}.json")).display(), md.display());
+    let errors: u64 = results.scenarios.iter().map(|s| s.harness.errors).sum();
+    if errors > 0 {
+        return Err(format!(
+            "{errors} request(s) failed under load (non-2xx answers or socket errors); see {}",
+            log.display()
+        ));
+    }
+    Ok(())
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn blob_body() -> Vec<u8> {
+    b"0123456789abcdef".iter().copied().cycle().take(BLOB_BYTES).collect()
+}
+
+/// A wrk script: POST a 1 KiB text body to 100 rotating blob names.
+fn wrk_blob_script() -> String {
+    format!(
+        "-- Written by `cargo xtask bench`.\n\
+         wrk.method = \"POST\"\n\
+         wrk.body = string.rep(\"0123456789abcdef\", {})\n\
+         wrk.headers[\"Content-Type\"] = \"text/plain\"\n\
+         local n = 0\n\
+         request = function()\n  n = n + 1\n  return wrk.format(nil, \"/blob?container=bench&blob=load-\" .. (n % 100))\nend\n",
+        BLOB_BYTES / 16
+    )
+}
+
+/// Sends `count` sequential requests and collects the `instantiate` of `server-timing`.
+fn instantiation(
+    addr: &str,
+    count: u32,
+    mut send_one: impl FnMut(u32) -> Result<crate::http_client::Reply, String>,
+) -> Result<Inst, String> {
+    let mut values = Vec::with_capacity(count as usize);
+    for i in 0..count {
+        let reply = send_one(i)?;
+        if !(200..300).contains(&reply.status) {
+            return Err(format!(
+                "http://{addr} answered {} during the instantiation run: {}",
+                reply.status,
+                reply.text().trim()
+            ));
+        }
+        let timing = reply.header("server-timing").ok_or_else(|| {
+            format!("http://{addr} sent no server-timing header; is this the harness?")
+        })?;
+        values.push(instantiate_us(timing).ok_or_else(|| {
+            format!("cannot read the instantiate duration in server-timing {timing:?}")
+        })?);
+    }
+    Ok(Inst {
+        p50_us: stats::percentile(&values, 50.0),
+        p99_us: stats::percentile(&values, 99.0),
+        samples: values.len(),
+    })
+}
+
+/// `instantiate;dur=<ms>` of a `server-timing` value, in microseconds.
+fn instantiate_us(header: &str) -> Option<f64> {
+    header.split(',').find_map(|metric| {
+        let mut parts = metric.trim().split(';');
+        if parts.next()? != "instantiate" {
+            return None;
+        }
+        parts
+            .find_map(|p| p.trim().strip_prefix("dur="))
+            .and_then(|v| v.parse::<f64>().ok())
+            .map(|ms| ms * 1e3)
+    })
+}
+
+fn toml_str(p: &Path) -> String {
+    let s = p.display().to_string();
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+fn write_config(
+    path: &Path,
+    wasm: &Path,
+    blob_port: u16,
+    cache: &Path,
+    emulators: bool,
+) -> Result<(), String> {
+    let module = |name: &str| toml_str(&wasm.join(format!("{name}.wasm")));
+    let mut text = format!(
+        "# Written by `cargo xtask bench`.\n\n\
+         [[module]]\nroute = \"/hello\"\nmodule = {hello}\n\n\
+         [[module]]\nroute = \"/blob\"\nmodule = {blob}\n\
+         allowed_hosts = [\"http://127.0.0.1:{blob_port}\"]\n\
+         environment = {{ STORAGE_ACCOUNT = \"devstoreaccount1\", STORAGE_MASTER_KEY = \"{DEV_KEY}\", STORAGE_ENDPOINT = \"http://127.0.0.1:{blob_port}/devstoreaccount1\" }}\n\n\
+         [cache]\ndirectory = {cache}\n",
+        hello = module("hello"),
+        blob = module("blob-write"),
+        cache = toml_str(cache),
+    );
+    if emulators {
+        text.push_str(&format!(
+            "\n[emulators.blob]\nport = {blob_port}\n\n[emulators.eventgrid]\nport = 0\n\n[emulators.cosmos]\nenabled = false\n"
+        ));
+    }
+    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_instantiate_from_server_timing() {
+        assert_eq!(
+            instantiate_us("instantiate;dur=0.015, run;dur=0.300"),
+            Some(15.0)
+        );
+        assert_eq!(instantiate_us("run;dur=1"), None);
+        assert_eq!(instantiate_us("instantiate;dur=x"), None);
+    }
+
+    #[test]
+    fn the_blob_script_posts_the_same_size_as_the_sequential_run() {
+        let s = wrk_blob_script();
+        assert!(s.contains("string.rep(\"0123456789abcdef\", 64)"), "{s}");
+        assert_eq!(blob_body().len(), BLOB_BYTES);
+    }
+
+    #[test]
+    fn the_config_routes_both_modules() {
+        let dir = std::env::temp_dir().join(format!("xtask-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cfg = dir.join("wagi.toml");
+        write_config(&cfg, Path::new("/w"), 1234, Path::new("/c"), true).unwrap();
+        let text = std::fs::read_to_string(&cfg).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(text.contains("module = \"/w/hello.wasm\""), "{text}");
+        assert!(text.contains("allowed_hosts = [\"http://127.0.0.1:1234\"]"), "{text}");
+        assert!(text.contains("directory = \"/c\""), "{text}");
+        assert!(text.contains("[emulators.blob]\nport = 1234"), "{text}");
+    }
+}

@@ -1,0 +1,193 @@
+//! Load generation with `wrk` (Debian's package), installed when missing, and its output parsed.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::cmd::{output, run};
+
+/// What one load run measured.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Load {
+    /// Completed requests per second.
+    pub rps: f64,
+    /// Median latency in milliseconds.
+    pub p50_ms: f64,
+    /// 99th percentile latency in milliseconds.
+    pub p99_ms: f64,
+    /// Answers that were not 2xx/3xx, plus socket errors.
+    pub errors: u64,
+    /// Requests completed.
+    pub requests: u64,
+}
+
+/// Makes sure `wrk` runs; installs it with apt-get when it is missing.
+pub fn ensure_wrk() -> Result<(), String> {
+    if wrk_present() {
+        return Ok(());
+    }
+    eprintln!("wrk (the load generator) is missing; installing it from Debian's packages");
+    let apt = |args: &[&str]| {
+        let mut cmd = if is_root() {
+            Command::new("apt-get")
+        } else {
+            let mut c = Command::new("sudo");
+            c.arg("apt-get");
+            c
+        };
+        cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        run(&mut cmd)
+    };
+    if apt(&["install", "-y", "-q", "wrk"]).is_err() {
+        apt(&["update", "-q"])?;
+        apt(&["install", "-y", "-q", "wrk"])?;
+    }
+    if wrk_present() {
+        Ok(())
+    } else {
+        Err("wrk is still missing; install it (apt-get install wrk, brew install wrk) and run again".into())
+    }
+}
+
+fn wrk_present() -> bool {
+    // `wrk -v` prints its version and exits with 1; only a missing binary is an error here.
+    Command::new("wrk").arg("-v").output().is_ok()
+}
+
+fn is_root() -> bool {
+    output(Command::new("id").arg("-u"))
+        .map(|s| s.trim() == "0")
+        .unwrap_or(false)
+}
+
+/// Runs `wrk` against `url` with `connections` open connections for `secs` seconds.
+pub fn wrk(url: &str, connections: u32, secs: u32, script: Option<&Path>) -> Result<Load, String> {
+    let threads = connections.clamp(1, 2);
+    let mut cmd = Command::new("wrk");
+    cmd.arg(format!("-t{threads}"))
+        .arg(format!("-c{connections}"))
+        .arg(format!("-d{secs}s"))
+        .arg("--timeout")
+        .arg("10s")
+        .arg("--latency");
+    if let Some(s) = script {
+        cmd.arg("-s").arg(s);
+    }
+    cmd.arg(url);
+    let text = output(&mut cmd)?;
+    parse(&text).map_err(|e| format!("{e} in wrk's output:\n{text}"))
+}
+
+/// Parses wrk's text report (with `--latency`).
+pub fn parse(text: &str) -> Result<Load, String> {
+    let mut load = Load::default();
+    let mut in_distribution = false;
+    let mut seen_rps = false;
+    for line in text.lines() {
+        let t = line.trim();
+        if let Some(v) = t.strip_prefix("Requests/sec:") {
+            load.rps = v.trim().parse().map_err(|_| "bad Requests/sec")?;
+            seen_rps = true;
+        } else if t.starts_with("Latency Distribution") {
+            in_distribution = true;
+        } else if in_distribution && t.starts_with("50%") {
+            load.p50_ms = duration_ms(t.trim_start_matches("50%").trim())?;
+        } else if in_distribution && t.starts_with("99%") {
+            load.p99_ms = duration_ms(t.trim_start_matches("99%").trim())?;
+            in_distribution = false;
+        } else if let Some(v) = t.strip_prefix("Non-2xx or 3xx responses:") {
+            load.errors += v.trim().parse::<u64>().unwrap_or(0);
+        } else if let Some(v) = t.strip_prefix("Socket errors:") {
+            load.errors += v
+                .split(',')
+                .filter_map(|part| part.split_whitespace().last())
+                .filter_map(|n| n.parse::<u64>().ok())
+                .sum::<u64>();
+        } else if t.contains(" requests in ") {
+            load.requests = t
+                .split_whitespace()
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+        }
+    }
+    if !seen_rps {
+        return Err("no Requests/sec line".into());
+    }
+    Ok(load)
+}
+
+/// `123.45us`, `1.20ms`, `2.00s`, `1.5m` as milliseconds.
+fn duration_ms(text: &str) -> Result<f64, String> {
+    let split = text
+        .find(|c: char| c.is_ascii_alphabetic())
+        .ok_or_else(|| format!("no unit in {text:?}"))?;
+    let (number, unit) = text.split_at(split);
+    let n: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad number in {text:?}"))?;
+    let factor = match unit {
+        "us" => 1e-3,
+        "ms" => 1.0,
+        "s" => 1e3,
+        "m" => 60e3,
+        "h" => 3600e3,
+        _ => return Err(format!("unknown unit in {text:?}")),
+    };
+    Ok(n * factor)
+}
+
+/// The median of each field over several runs (errors and requests are summed).
+pub fn median(runs: &[Load]) -> Load {
+    let pick = |f: fn(&Load) -> f64| super::stats::median(runs.iter().map(f).collect());
+    Load {
+        rps: pick(|l| l.rps),
+        p50_ms: pick(|l| l.p50_ms),
+        p99_ms: pick(|l| l.p99_ms),
+        errors: runs.iter().map(|l| l.errors).sum(),
+        requests: runs.iter().map(|l| l.requests).sum(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = "Running 2s test @ http://127.0.0.1:3000/hello
+  2 threads and 32 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     1.02ms  300.00us   5.00ms   80.00%
+    Req/Sec    15.00k     1.00k   17.00k    70.00%
+  Latency Distribution
+     50%  830.00us
+     75%    1.10ms
+     90%    1.40ms
+     99%    2.50ms
+  60000 requests in 2.00s, 7.00MB read
+  Socket errors: connect 0, read 2, write 0, timeout 1
+  Non-2xx or 3xx responses: 4
+Requests/sec:  29990.12
+Transfer/sec:      3.50MB
+";
+
+    #[test]
+    fn parses_a_wrk_report() {
+        let l = parse(SAMPLE).unwrap();
+        assert!((l.rps - 29990.12).abs() < 1e-6);
+        assert!((l.p50_ms - 0.83).abs() < 1e-9);
+        assert!((l.p99_ms - 2.5).abs() < 1e-9);
+        assert_eq!(l.errors, 7);
+        assert_eq!(l.requests, 60000);
+    }
+
+    #[test]
+    fn a_report_without_throughput_is_an_error() {
+        assert!(parse("unable to connect to 127.0.0.1:1 Connection refused").is_err());
+    }
+
+    #[test]
+    fn units_convert() {
+        assert_eq!(duration_ms("2.00s").unwrap(), 2000.0);
+        assert!(duration_ms("3.0x").is_err());
+    }
+}

@@ -1,0 +1,166 @@
+//! Processes the benchmark starts: the harness, the native baseline, the Blob emulator.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::http_client::send;
+
+/// A child process that is killed when dropped.
+pub struct Proc {
+    child: Child,
+    /// `127.0.0.1:<port>` it listens on.
+    pub addr: String,
+}
+
+impl Proc {
+    /// The process id (for `/proc/<pid>/status`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Peak resident set size so far (`VmHWM`), in KiB.
+    pub fn peak_rss_kib(&self) -> Result<u64, String> {
+        let path = format!("/proc/{}/status", self.pid());
+        let status =
+            std::fs::read_to_string(&path).map_err(|e| format!("cannot read {path}: {e}"))?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .ok_or_else(|| format!("{path} has no VmHWM line (is this Linux?)"))
+    }
+
+    /// Kills it and waits for it.
+    pub fn stop(mut self) {
+        self.kill();
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A free loopback port (bound, read, released).
+pub fn free_port() -> Result<u16, String> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| format!("cannot find a free port: {e}"))
+}
+
+/// Starts `harness serve` and waits for `GET probe` to answer 200; returns the process and the
+/// time from spawning to that first 200.
+pub fn start_harness(
+    bin: &Path,
+    config: &Path,
+    extra_args: &[&str],
+    probe: &str,
+    log: &Path,
+) -> Result<(Proc, Duration), String> {
+    let addr = format!("127.0.0.1:{}", free_port()?);
+    let log_file =
+        std::fs::File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
+    let started = Instant::now();
+    let child = Command::new(bin)
+        .args(["serve", "--config"])
+        .arg(config)
+        .args(["--listen", &addr])
+        .args(extra_args)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log_file)
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+    let mut proc = Proc { child, addr };
+    loop {
+        if let Ok(r) = send(&proc.addr, "GET", probe, &[], b"") {
+            if r.status == 200 {
+                return Ok((proc, started.elapsed()));
+            }
+            return Err(format!(
+                "the harness answered GET {probe} with {}: {}; its log is {}",
+                r.status,
+                r.text().trim(),
+                log.display()
+            ));
+        }
+        if let Ok(Some(status)) = proc.child.try_wait() {
+            return Err(format!(
+                "the harness exited ({status}) before answering; its log is {}",
+                log.display()
+            ));
+        }
+        if started.elapsed() > Duration::from_secs(120) {
+            proc.kill();
+            return Err(format!(
+                "the harness did not answer GET {probe} within 120 s; its log is {}",
+                log.display()
+            ));
+        }
+        std::thread::sleep(Duration::from_micros(500));
+    }
+}
+
+/// Starts a program that prints `listening on <addr>` on stdout once it accepts connections.
+pub fn start_announcing(bin: &Path, args: &[&str]) -> Result<Proc, String> {
+    let mut child = Command::new(bin)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| format!("no stdout from {}", bin.display()))?;
+    let mut line = String::new();
+    let read = BufReader::new(stdout).read_line(&mut line);
+    let addr = line.trim().strip_prefix("listening on ").map(str::to_string);
+    match (read, addr) {
+        (Ok(_), Some(addr)) => Ok(Proc { child, addr }),
+        _ => {
+            let _ = child.kill();
+            let _ = child.wait();
+            Err(format!(
+                "{} did not announce its address (got {:?})",
+                bin.display(),
+                line.trim()
+            ))
+        }
+    }
+}
+
+/// Whether `harness serve --help` offers a switch.
+pub fn harness_has_flag(bin: &Path, flag: &str) -> bool {
+    Command::new(bin)
+        .args(["serve", "--help"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).contains(flag))
+        .unwrap_or(false)
+}
+
+/// The cargo target folder in use (`CARGO_TARGET_DIR` or `<root>/target`).
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => {
+            let dir = PathBuf::from(dir);
+            if dir.is_absolute() {
+                dir
+            } else {
+                crate::cmd::root().join(dir)
+            }
+        }
+        None => crate::cmd::root().join("target"),
+    }
+}

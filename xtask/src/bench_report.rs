@@ -1,0 +1,268 @@
+//! The Markdown table and the JSON document of a benchmark run.
+
+use super::json::Json;
+use super::load::Load;
+use super::stats::median;
+use super::{Results, Scenario};
+
+/// Issue 6's targets.
+const HELLO_INST_US: f64 = 20.0;
+const BLOB_INST_US: f64 = 50.0;
+const HELLO_RATIO: f64 = 0.30;
+const BLOB_OPT_BYTES: u64 = 600_000;
+const WARM_START_MS: f64 = 50.0;
+
+fn kib(bytes: u64) -> String {
+    format!("{:.1} KiB", bytes as f64 / 1024.0)
+}
+
+fn mib_from_kib(k: u64) -> String {
+    format!("{:.1} MiB", k as f64 / 1024.0)
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok {
+        "met"
+    } else {
+        "missed"
+    }
+}
+
+fn ratio(s: &Scenario) -> Option<f64> {
+    s.native
+        .filter(|n| n.rps > 0.0)
+        .map(|n| s.harness.rps / n.rps)
+}
+
+fn load_cells(l: &Load) -> String {
+    format!(
+        "{:.0} | {:.3} ms | {:.3} ms",
+        l.rps, l.p50_ms, l.p99_ms
+    )
+}
+
+fn optimised(r: &Results, sample: &str) -> Option<u64> {
+    r.sizes.iter().find(|s| s.sample == sample).map(|s| s.optimised)
+}
+
+/// The report as Markdown.
+pub fn markdown(r: &Results) -> String {
+    let mut o = String::new();
+    let p = &r.plan;
+    o.push_str(&format!(
+        "## cargo xtask bench{} — {} round(s) of {} s per load figure (medians), wrk over loopback\n\n",
+        if p.quick { " --quick" } else { "" },
+        p.rounds,
+        p.secs
+    ));
+    o.push_str("### Module size\n\n| sample | release .wasm | wasm-opt -Oz | gzip -9 |\n|---|---:|---:|---:|\n");
+    for s in &r.sizes {
+        o.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            s.sample,
+            kib(s.release),
+            kib(s.optimised),
+            kib(s.gzip)
+        ));
+    }
+    o.push_str("\n### Instantiation per request (harness `server-timing`, warm cache)\n\n| module | p50 | p99 | requests |\n|---|---:|---:|---:|\n");
+    for (name, i) in [("hello", r.inst_hello), ("blob-write", r.inst_blob)] {
+        o.push_str(&format!(
+            "| {name} | {:.1} µs | {:.1} µs | {} |\n",
+            i.p50_us, i.p99_us, i.samples
+        ));
+    }
+    o.push_str(&format!(
+        "\n### Cold start (launch of `harness serve` to first 200 on /hello; hello + blob-write routed)\n\n| compile cache | median | launches |\n|---|---:|---:|\n| empty | {:.1} ms | {} |\n| warm | {:.1} ms | {} |\n",
+        median(r.cold_ms.clone()),
+        r.cold_ms.len(),
+        median(r.warm_ms.clone()),
+        r.warm_ms.len()
+    ));
+    o.push_str("\n### Throughput and latency\n\n| scenario | concurrency | harness req/s | p50 | p99 | native req/s | p50 | p99 | harness / native | failed |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for s in &r.scenarios {
+        let native = match &s.native {
+            Some(n) => load_cells(n),
+            None => "– | – | –".into(),
+        };
+        let rat = ratio(s)
+            .map(|x| format!("{:.0}%", x * 100.0))
+            .unwrap_or_else(|| "–".into());
+        o.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} |\n",
+            s.name,
+            s.concurrency,
+            load_cells(&s.harness),
+            native,
+            rat,
+            s.harness.errors
+        ));
+    }
+    o.push_str(&format!(
+        "\n### Peak RSS of the harness process (VmHWM)\n\n| after | peak RSS |\n|---|---:|\n| hello load | {} |\n| blob-write load{} | {} |\n",
+        mib_from_kib(r.rss_hello_kib),
+        if r.emulator_in_harness {
+            " (Blob emulator in the same process)"
+        } else {
+            " (Blob emulator in its own process)"
+        },
+        mib_from_kib(r.rss_blob_kib)
+    ));
+    o.push_str("\n### Targets (issue 6) and the article's figures\n\n| what | article | target | measured | |\n|---|---:|---:|---:|---|\n");
+    let hello32 = r
+        .scenarios
+        .iter()
+        .find(|s| s.name == "hello" && s.concurrency == 32)
+        .and_then(ratio)
+        .unwrap_or(0.0);
+    let blob_opt = optimised(r, "blob-write").unwrap_or(u64::MAX);
+    let warm = median(r.warm_ms.clone());
+    let rows = [
+        (
+            "hello instantiation p50",
+            "2.5 ms".to_string(),
+            format!("≤ {HELLO_INST_US} µs"),
+            format!("{:.1} µs", r.inst_hello.p50_us),
+            r.inst_hello.p50_us <= HELLO_INST_US,
+        ),
+        (
+            "blob-write instantiation p50",
+            "10.6 ms".to_string(),
+            format!("≤ {BLOB_INST_US} µs"),
+            format!("{:.1} µs", r.inst_blob.p50_us),
+            r.inst_blob.p50_us <= BLOB_INST_US,
+        ),
+        (
+            "hello req/s vs native, c=32",
+            "–".to_string(),
+            format!("≥ {:.0}%", HELLO_RATIO * 100.0),
+            format!("{:.0}%", hello32 * 100.0),
+            hello32 >= HELLO_RATIO,
+        ),
+        (
+            "blob-write after wasm-opt",
+            "2.3 MB".to_string(),
+            "≤ 600 KB".to_string(),
+            format!("{:.0} KB", blob_opt as f64 / 1000.0),
+            blob_opt <= BLOB_OPT_BYTES,
+        ),
+        (
+            "cold start, warm cache",
+            "–".to_string(),
+            format!("< {WARM_START_MS} ms"),
+            format!("{warm:.1} ms"),
+            warm < WARM_START_MS,
+        ),
+    ];
+    for (what, article, target, measured, ok) in rows {
+        o.push_str(&format!(
+            "| {what} | {article} | {target} | {measured} | {} |\n",
+            verdict(ok)
+        ));
+    }
+    o
+}
+
+fn load_json(l: &Load) -> Json {
+    Json::obj([
+        ("requests_per_sec", Json::Num(l.rps)),
+        ("p50_ms", Json::Num(l.p50_ms)),
+        ("p99_ms", Json::Num(l.p99_ms)),
+        ("requests", Json::Num(l.requests as f64)),
+        ("failed", Json::Num(l.errors as f64)),
+    ])
+}
+
+/// The report as JSON.
+pub fn json(r: &Results, unix_time: u64) -> Json {
+    let p = &r.plan;
+    Json::obj([
+        ("unix_time", Json::Num(unix_time as f64)),
+        (
+            "plan",
+            Json::obj([
+                ("quick", Json::Bool(p.quick)),
+                ("rounds", Json::Num(p.rounds.into())),
+                ("seconds_per_round", Json::Num(p.secs.into())),
+                ("load_generator", Json::Str("wrk".into())),
+            ]),
+        ),
+        (
+            "sizes",
+            Json::Arr(
+                r.sizes
+                    .iter()
+                    .map(|s| {
+                        Json::obj([
+                            ("sample", Json::Str(s.sample.clone())),
+                            ("release_bytes", Json::Num(s.release as f64)),
+                            ("wasm_opt_oz_bytes", Json::Num(s.optimised as f64)),
+                            ("gzip_bytes", Json::Num(s.gzip as f64)),
+                        ])
+                    })
+                    .collect(),
+            ),
+        ),
+        (
+            "instantiation_us",
+            Json::obj([
+                (
+                    "hello",
+                    Json::obj([
+                        ("p50", Json::Num(r.inst_hello.p50_us)),
+                        ("p99", Json::Num(r.inst_hello.p99_us)),
+                        ("requests", Json::Num(r.inst_hello.samples as f64)),
+                    ]),
+                ),
+                (
+                    "blob-write",
+                    Json::obj([
+                        ("p50", Json::Num(r.inst_blob.p50_us)),
+                        ("p99", Json::Num(r.inst_blob.p99_us)),
+                        ("requests", Json::Num(r.inst_blob.samples as f64)),
+                    ]),
+                ),
+            ]),
+        ),
+        (
+            "cold_start_ms",
+            Json::obj([
+                ("empty_cache_median", Json::Num(median(r.cold_ms.clone()))),
+                ("warm_cache_median", Json::Num(median(r.warm_ms.clone()))),
+                (
+                    "empty_cache",
+                    Json::Arr(r.cold_ms.iter().map(|v| Json::Num(*v)).collect()),
+                ),
+                (
+                    "warm_cache",
+                    Json::Arr(r.warm_ms.iter().map(|v| Json::Num(*v)).collect()),
+                ),
+            ]),
+        ),
+        (
+            "load",
+            Json::Arr(
+                r.scenarios
+                    .iter()
+                    .map(|s| {
+                        Json::obj([
+                            ("scenario", Json::Str(s.name.into())),
+                            ("concurrency", Json::Num(s.concurrency.into())),
+                            ("harness", load_json(&s.harness)),
+                            ("native", s.native.as_ref().map(load_json).unwrap_or(Json::Null)),
+                            ("ratio", ratio(s).map(Json::Num).unwrap_or(Json::Null)),
+                        ])
+                    })
+                    .collect(),
+            ),
+        ),
+        (
+            "peak_rss_kib",
+            Json::obj([
+                ("after_hello", Json::Num(r.rss_hello_kib as f64)),
+                ("after_blob_write", Json::Num(r.rss_blob_kib as f64)),
+                ("emulator_in_harness", Json::Bool(r.emulator_in_harness)),
+            ]),
+        ),
+    ])
+}
