@@ -48,7 +48,7 @@ impl Azurite {
             .args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string()])
             .arg("--location")
             .arg(dir.path())
-            .args(["--silent", "--skipApiVersionCheck"])
+            .args(["--silent", "--skipApiVersionCheck", "--disableTelemetry"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::cmd::{cargo, output, root, run};
+use crate::cmd::{cargo, output, root, exec};
 
 /// The wasm target.
 pub const TARGET: &str = "wasm32-wasip1";
@@ -30,7 +30,7 @@ pub fn ensure_target() -> Result<(), String> {
     if installed.lines().any(|l| l.trim() == TARGET) {
         return Ok(());
     }
-    run(Command::new("rustup").args(["target", "add", TARGET]))
+    exec(Command::new("rustup").args(["target", "add", TARGET]))
 }
 
 /// The folder the guests are built into.
@@ -46,7 +46,7 @@ pub fn build_guests() -> Result<PathBuf, String> {
     for p in SAMPLES.iter().chain(TEST_GUESTS) {
         cmd.args(["-p", p]);
     }
-    run(&mut cmd)?;
+    exec(&mut cmd)?;
     Ok(wasm_dir())
 }
 
@@ -56,7 +56,7 @@ pub fn wasm_opt() -> Result<PathBuf, String> {
     let bin = tools.join("bin").join("wasm-opt");
     if !bin.is_file() {
         eprintln!("installing wasm-opt (Binaryen) from crates.io into target/tools; this takes a few minutes once");
-        run(cargo().args([
+        exec(cargo().args([
             "install",
             "wasm-opt",
             "--version",
@@ -74,7 +74,7 @@ pub fn optimise(wasm_opt: &Path, input: &Path, output_path: &Path) -> Result<(),
     if let Some(dir) = output_path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
-    run(Command::new(wasm_opt)
+    exec(Command::new(wasm_opt)
         .arg("-Oz")
         .arg("--enable-bulk-memory")
         .arg("--enable-sign-ext")

@@ -19,7 +19,7 @@ pub fn cargo() -> Command {
 }
 
 /// Runs `cmd`, failing with its command line when it fails.
-pub fn run(cmd: &mut Command) -> Result<(), String> {
+pub fn exec(cmd: &mut Command) -> Result<(), String> {
     eprintln!("+ {}", show(cmd));
     let status = cmd
         .status()
@@ -52,4 +52,9 @@ fn show(cmd: &Command) -> String {
         .chain(cmd.get_args().map(|a| a.to_string_lossy().into_owned()))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Same as [`exec`], for modules that have no `run` of their own.
+pub fn run(cmd: &mut Command) -> Result<(), String> {
+    exec(cmd)
 }

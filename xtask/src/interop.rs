@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use crate::build::wasm_dir;
-use crate::cmd::{cargo, root, run};
+use crate::cmd::{cargo, root, exec};
 
 const PY_PACKAGES: &[&str] = &["azure-storage-blob", "azure-cosmos", "azure-eventgrid"];
 const AZURITE: &str = "azurite@3";
@@ -16,8 +16,8 @@ pub fn python() -> Result<PathBuf, String> {
     let py = venv.join("bin").join("python");
     let stamp = venv.join(".installed");
     if !stamp.is_file() {
-        run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
-        run(Command::new(&py)
+        exec(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+        exec(Command::new(&py)
             .args([
                 "-m",
                 "pip",
@@ -37,7 +37,7 @@ pub fn azurite() -> Result<PathBuf, String> {
     let bin = dir.join("node_modules").join(".bin").join("azurite-blob");
     if !bin.is_file() {
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        run(Command::new("npm").current_dir(&dir).args([
+        exec(Command::new("npm").current_dir(&dir).args([
             "install",
             "--no-audit",
             "--no-fund",
@@ -52,7 +52,7 @@ pub fn azurite() -> Result<PathBuf, String> {
 pub fn run() -> Result<(), String> {
     let py = python()?;
     let azurite = azurite()?;
-    run(cargo()
+    exec(cargo()
         .args(["test", "-p", "e2e", "--no-fail-fast", "--", "--ignored"])
         .env("INTEROP_PYTHON", &py)
         .env("AZURITE_BLOB", &azurite)

@@ -1,7 +1,7 @@
 //! `cargo xtask test` and `cargo xtask lint`.
 
 use crate::build::{build_guests, SAMPLES, TARGET};
-use crate::cmd::{cargo, output, run};
+use crate::cmd::{cargo, output, exec};
 
 /// Guest library crates: their graph for wasm32-wasip1 must stay free of host networking.
 const GUEST_LIBS: &[&str] = &[
@@ -19,7 +19,7 @@ const FORBIDDEN: &[&str] = &["tokio", "reqwest", "hyper", "mio", "socket2"];
 pub fn run() -> Result<(), String> {
     let wasm_dir = build_guests()?;
     check_guest_dependencies()?;
-    run(cargo()
+    exec(cargo()
         .args(["test", "--workspace", "--no-fail-fast"])
         .env("AZURE_WASI_WASM_DIR", &wasm_dir))?;
     crate::interop::run()
@@ -60,8 +60,8 @@ pub fn check_guest_dependencies() -> Result<(), String> {
 
 /// `cargo fmt --check` and clippy with warnings as errors.
 pub fn lint() -> Result<(), String> {
-    run(cargo().args(["fmt", "--all", "--", "--check"]))?;
-    run(cargo().args([
+    exec(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    exec(cargo().args([
         "clippy",
         "--workspace",
         "--all-targets",

@@ -68,7 +68,11 @@ impl ApiError {
     }
 
     pub(crate) fn internal(err: &crate::Error) -> Self {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", err.to_string())
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerError",
+            err.to_string(),
+        )
     }
 }
 

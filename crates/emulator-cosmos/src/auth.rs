@@ -123,7 +123,9 @@ impl MasterKeys {
     ) -> Result<(), TokenProblem> {
         let decoded = percent_decode_str(header.trim())
             .decode_utf8()
-            .map_err(|_| TokenProblem::Malformed("the token is not valid UTF-8 after URL decoding"))?;
+            .map_err(|_| {
+                TokenProblem::Malformed("the token is not valid UTF-8 after URL decoding")
+            })?;
         let (mut ty, mut ver, mut sig) = (None, None, None);
         for part in decoded.split('&') {
             let (k, v) = part
@@ -181,7 +183,9 @@ mod tests {
         let header = authorization_header(key, "POST", "docs", "dbs/db1/colls/c1", date);
         assert_eq!(
             header.as_deref(),
-            Some("type%3Dmaster%26ver%3D1.0%26sig%3DUoKzqfYnbmpDpNTpaL89yQ3FrSxB8JsvzeJSMJxkqXY%3D")
+            Some(
+                "type%3Dmaster%26ver%3D1.0%26sig%3DUoKzqfYnbmpDpNTpaL89yQ3FrSxB8JsvzeJSMJxkqXY%3D"
+            )
         );
         let keys = MasterKeys::new([key]).expect("valid key");
         let header = header.expect("header");

@@ -31,8 +31,8 @@ use crate::{CosmosConfig, Error};
 pub struct CosmosEmulator {
     addr: SocketAddr,
     stop: watch::Sender<bool>,
-    task: JoinHandle<()>,
-    state: Arc<State>,
+    task: Option<JoinHandle<()>>,
+    state: Option<Arc<State>>,
 }
 
 impl CosmosEmulator {
@@ -79,8 +79,8 @@ impl CosmosEmulator {
         Ok(CosmosEmulator {
             addr,
             stop,
-            task,
-            state,
+            task: Some(task),
+            state: Some(state),
         })
     }
 
@@ -114,20 +114,30 @@ impl CosmosEmulator {
     /// emu.shutdown().await;
     /// # }
     /// ```
-    pub async fn shutdown(self) {
+    pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
-        let _ = self.task.await;
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
         // Requests already inside the blocking handler hold the state; wait for them so the
         // redb file is closed when this returns.
-        let state = self.state;
-        for _ in 0..500 {
-            if Arc::strong_count(&state) == 1 {
-                break;
+        if let Some(state) = self.state.take() {
+            for _ in 0..500 {
+                if Arc::strong_count(&state) == 1 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
             }
-            tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        drop(state);
         tracing::info!(addr = %self.addr, "Cosmos DB emulator stopped");
+    }
+}
+
+impl Drop for CosmosEmulator {
+    /// Dropping without [`CosmosEmulator::shutdown`] still stops the server (in the
+    /// background); call `shutdown` to wait until the port and data file are released.
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
     }
 }
 

@@ -75,7 +75,11 @@ fn rid_bytes(rid: &str) -> Vec<u8> {
 }
 
 fn etag(seq: u64) -> String {
-    format!("\"{:08x}-0000-0000-0000-{:012x}\"", (seq >> 48) as u32, seq & 0xffff_ffff_ffff)
+    format!(
+        "\"{:08x}-0000-0000-0000-{:012x}\"",
+        (seq >> 48) as u32,
+        seq & 0xffff_ffff_ffff
+    )
 }
 
 fn decode(bytes: &[u8]) -> Result<Value, ApiError> {
@@ -93,7 +97,10 @@ pub(crate) fn validate_id(id: &str) -> Result<(), ApiError> {
             "The id must be between 1 and 255 characters long.",
         ));
     }
-    if let Some(c) = id.chars().find(|c| matches!(c, '/' | '\\' | '?' | '#') || c.is_control()) {
+    if let Some(c) = id
+        .chars()
+        .find(|c| matches!(c, '/' | '\\' | '?' | '#') || c.is_control())
+    {
         return Err(ApiError::bad_request(format!(
             "The id contains the invalid character {c:?}; ids cannot contain '/', '\\', '?', '#' or control characters."
         )));
@@ -120,7 +127,9 @@ fn body_id(body: &Value) -> Result<String, ApiError> {
 fn object(body: Value) -> Result<Map<String, Value>, ApiError> {
     match body {
         Value::Object(m) => Ok(m),
-        _ => Err(ApiError::bad_request("The request body must be a JSON object.")),
+        _ => Err(ApiError::bad_request(
+            "The request body must be a JSON object.",
+        )),
     }
 }
 
@@ -264,7 +273,8 @@ impl Engine {
         m.entry("conflictResolutionPolicy").or_insert_with(|| {
             json!({"mode": "LastWriterWins", "conflictResolutionPath": "/_ts", "conflictResolutionProcedure": ""})
         });
-        m.entry("geospatialConfig").or_insert_with(|| json!({"type": "Geography"}));
+        m.entry("geospatialConfig")
+            .or_insert_with(|| json!({"type": "Geography"}));
         m.insert("_rid".into(), json!(r));
         m.insert("_self".into(), json!(format!("dbs/{db_rid}/colls/{r}/")));
         m.insert("_etag".into(), json!(etag(seq)));
@@ -305,7 +315,11 @@ impl Engine {
             e
         })?;
         Ok(Container {
-            rid: v.get("_rid").and_then(Value::as_str).unwrap_or_default().to_string(),
+            rid: v
+                .get("_rid")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
             pk: PartitionKeyDef::from_resource(v.get("partitionKey"))?,
             resource: v,
         })
@@ -335,11 +349,7 @@ impl Engine {
     // ---------------------------------------------------------------- items
 
     /// Resolves the partition key of a write: from the document, checked against the header.
-    fn write_pk(
-        c: &Container,
-        doc: &Value,
-        header: Option<&[Value]>,
-    ) -> Result<String, ApiError> {
+    fn write_pk(c: &Container, doc: &Value, header: Option<&[Value]>) -> Result<String, ApiError> {
         let from_doc = c.pk.extract(doc);
         if let Some(h) = header {
             if !c.pk.is_empty() && pk_key(&c.pk.normalize_header(h)) != pk_key(&from_doc) {
@@ -425,7 +435,10 @@ impl Engine {
                         return Err(ApiError::precondition_failed());
                     }
                 }
-                old.get("_rid").and_then(Value::as_str).unwrap_or_default().to_string()
+                old.get("_rid")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
             }
             Some(_) => return Err(ApiError::conflict(&format!("item '{id}'"))),
             None => String::new(),
@@ -437,7 +450,8 @@ impl Engine {
             doc_rid
         };
         let v = Self::stamp(&c, m, seq, &doc_rid);
-        self.store.commit(vec![seq_write, Write::Put(key, encode(&v))])?;
+        self.store
+            .commit(vec![seq_write, Write::Put(key, encode(&v))])?;
         Ok(Written {
             resource: v,
             lsn: seq,
@@ -500,7 +514,8 @@ impl Engine {
         let (seq, seq_write) = self.next_seq()?;
         let doc_rid = old.get("_rid").and_then(Value::as_str).unwrap_or_default();
         let v = Self::stamp(&c, m, seq, doc_rid);
-        self.store.commit(vec![seq_write, Write::Put(key, encode(&v))])?;
+        self.store
+            .commit(vec![seq_write, Write::Put(key, encode(&v))])?;
         Ok(Written {
             resource: v,
             lsn: seq,
@@ -550,7 +565,9 @@ impl Engine {
         };
         let pk_prefix = normalized.as_deref();
         let prefix = match pk_prefix {
-            Some(p) if p.len() == c.pk.len() && !p.is_empty() => format!("{}{}{SEP}", doc_prefix(db, coll), pk_key(p)),
+            Some(p) if p.len() == c.pk.len() && !p.is_empty() => {
+                format!("{}{}{SEP}", doc_prefix(db, coll), pk_key(p))
+            }
             _ => doc_prefix(db, coll),
         };
         let mut out = Vec::new();

@@ -31,7 +31,9 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The embedded database (redb) reported an error.
-    #[error("Cosmos emulator storage error: {0}; if the data file is corrupt, move it away and restart")]
+    #[error(
+        "Cosmos emulator storage error: {0}; if the data file is corrupt, move it away and restart"
+    )]
     Storage(String),
     /// A stored record could not be decoded.
     #[error("Cosmos emulator storage holds an unreadable record ({0}); move the data directory away and restart")]

@@ -21,12 +21,13 @@ impl PartitionKeyDef {
                 raw: None,
             });
         };
-        let paths = v
-            .get("paths")
-            .and_then(Value::as_array)
-            .ok_or_else(|| ApiError::bad_request("partitionKey.paths must be an array of paths such as [\"/pk\"]."))?;
+        let paths = v.get("paths").and_then(Value::as_array).ok_or_else(|| {
+            ApiError::bad_request("partitionKey.paths must be an array of paths such as [\"/pk\"].")
+        })?;
         if paths.is_empty() || paths.len() > 3 {
-            return Err(ApiError::bad_request("partitionKey.paths must hold one to three paths."));
+            return Err(ApiError::bad_request(
+                "partitionKey.paths must hold one to three paths.",
+            ));
         }
         let mut parsed = Vec::new();
         for p in paths {
@@ -37,8 +38,13 @@ impl PartitionKeyDef {
         }
         let mut raw = v.clone();
         if let Some(m) = raw.as_object_mut() {
-            m.entry("kind")
-                .or_insert_with(|| json!(if parsed.len() > 1 { "MultiHash" } else { "Hash" }));
+            m.entry("kind").or_insert_with(|| {
+                json!(if parsed.len() > 1 {
+                    "MultiHash"
+                } else {
+                    "Hash"
+                })
+            });
             m.entry("version").or_insert_with(|| json!(2));
         }
         Ok(PartitionKeyDef {
@@ -101,7 +107,9 @@ fn parse_path(s: &str) -> Result<Vec<String>, ApiError> {
         .map(|seg| seg.trim_matches('"').to_string())
         .collect();
     if segs.iter().any(String::is_empty) {
-        return Err(ApiError::bad_request(format!("The partition key path '{s}' has an empty segment.")));
+        return Err(ApiError::bad_request(format!(
+            "The partition key path '{s}' has an empty segment."
+        )));
     }
     Ok(segs)
 }
@@ -115,7 +123,9 @@ pub(crate) fn parse_header(s: &str) -> Result<Vec<Value>, ApiError> {
     })?;
     match v {
         Value::Array(a) => {
-            if a.iter().any(|c| c.is_array() || (c.is_object() && c.as_object().is_some_and(|o| !o.is_empty()))) {
+            if a.iter().any(|c| {
+                c.is_array() || (c.is_object() && c.as_object().is_some_and(|o| !o.is_empty()))
+            }) {
                 return Err(ApiError::bad_request(
                     "Partition key components must be strings, numbers, booleans, null or {} (undefined).",
                 ));
@@ -147,10 +157,14 @@ mod tests {
 
     #[test]
     fn extract_and_normalise() {
-        let def = PartitionKeyDef::from_resource(Some(&json!({"paths": ["/a/b"], "kind": "Hash"}))).expect("def");
+        let def = PartitionKeyDef::from_resource(Some(&json!({"paths": ["/a/b"], "kind": "Hash"})))
+            .expect("def");
         assert_eq!(def.extract(&json!({"a": {"b": 1}})), vec![json!(1)]);
         assert_eq!(def.extract(&json!({"a": 1})), vec![json!({})]);
-        assert_eq!(pk_key(&[json!(1)]), pk_key(&parse_header("[1.0]").expect("header")));
+        assert_eq!(
+            pk_key(&[json!(1)]),
+            pk_key(&parse_header("[1.0]").expect("header"))
+        );
         assert_ne!(pk_key(&[json!("1")]), pk_key(&[json!(1)]));
         assert!(parse_header("not json").is_err());
         assert!(PartitionKeyDef::from_resource(Some(&json!({"paths": ["pk"]}))).is_err());

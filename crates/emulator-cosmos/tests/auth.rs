@@ -8,7 +8,10 @@ use emulator_cosmos::auth;
 use serde_json::Value;
 
 fn vector() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/vectors/cosmos-master-key.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/vectors/cosmos-master-key.json"
+    );
     let text = std::fs::read_to_string(path)
         .or_else(|_| std::fs::read_to_string("/work/shared/vectors/cosmos-master-key.json"))
         .expect("read cosmos vector");
@@ -22,15 +25,32 @@ fn vector_known_answer() {
     for case in v["cases"].as_array().expect("cases") {
         let s = |k: &str| case[k].as_str().expect(k).to_string();
         assert_eq!(
-            auth::string_to_sign(&s("verb"), &s("resource_type"), &s("resource_link"), &s("x_ms_date")),
+            auth::string_to_sign(
+                &s("verb"),
+                &s("resource_type"),
+                &s("resource_link"),
+                &s("x_ms_date")
+            ),
             s("string_to_sign")
         );
         assert_eq!(
-            auth::master_token(key, &s("verb"), &s("resource_type"), &s("resource_link"), &s("x_ms_date")),
+            auth::master_token(
+                key,
+                &s("verb"),
+                &s("resource_type"),
+                &s("resource_link"),
+                &s("x_ms_date")
+            ),
             Some(s("token"))
         );
         assert_eq!(
-            auth::authorization_header(key, &s("verb"), &s("resource_type"), &s("resource_link"), &s("x_ms_date")),
+            auth::authorization_header(
+                key,
+                &s("verb"),
+                &s("resource_type"),
+                &s("resource_link"),
+                &s("x_ms_date")
+            ),
             Some(s("authorization"))
         );
     }
@@ -61,10 +81,17 @@ async fn vector_token_is_accepted_by_the_server_when_its_date_is_allowed() {
 #[tokio::test]
 async fn missing_authorization_is_401() {
     let cosmos = common::start().await;
-    let r = cosmos.req("GET", "/dbs").raw_auth(None, Some(&common::now_date())).send().await;
+    let r = cosmos
+        .req("GET", "/dbs")
+        .raw_auth(None, Some(&common::now_date()))
+        .send()
+        .await;
     assert_eq!(r.status, 401);
     assert_eq!(r.body["code"], "Unauthorized");
-    assert!(r.body["message"].as_str().unwrap_or_default().contains("authorization is missing"));
+    assert!(r.body["message"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("authorization is missing"));
     assert!(r.header("x-ms-activity-id").is_some());
 }
 
@@ -72,9 +99,16 @@ async fn missing_authorization_is_401() {
 async fn missing_date_is_401() {
     let cosmos = common::start().await;
     let token = auth::authorization_header(&cosmos.key, "GET", "dbs", "", "").expect("sign");
-    let r = cosmos.req("GET", "/dbs").raw_auth(Some(&token), None).send().await;
+    let r = cosmos
+        .req("GET", "/dbs")
+        .raw_auth(Some(&token), None)
+        .send()
+        .await;
     assert_eq!(r.status, 401);
-    assert!(r.body["message"].as_str().unwrap_or_default().contains("x-ms-date"));
+    assert!(r.body["message"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("x-ms-date"));
 }
 
 #[tokio::test]
@@ -93,12 +127,21 @@ async fn signature_over_another_resource_is_401() {
     let cosmos = common::start().await;
     let date = common::now_date();
     // Signed for dbs/other but sent to dbs/db1; and link case matters.
-    let token = auth::authorization_header(&cosmos.key, "GET", "dbs", "dbs/DB1", &date).expect("sign");
-    let r = cosmos.req("GET", "/dbs/db1").raw_auth(Some(&token), Some(&date)).send().await;
+    let token =
+        auth::authorization_header(&cosmos.key, "GET", "dbs", "dbs/DB1", &date).expect("sign");
+    let r = cosmos
+        .req("GET", "/dbs/db1")
+        .raw_auth(Some(&token), Some(&date))
+        .send()
+        .await;
     assert_eq!(r.status, 401);
     // Wrong verb.
     let token = auth::authorization_header(&cosmos.key, "POST", "dbs", "", &date).expect("sign");
-    let r = cosmos.req("GET", "/dbs").raw_auth(Some(&token), Some(&date)).send().await;
+    let r = cosmos
+        .req("GET", "/dbs")
+        .raw_auth(Some(&token), Some(&date))
+        .send()
+        .await;
     assert_eq!(r.status, 401);
 }
 
@@ -106,8 +149,17 @@ async fn signature_over_another_resource_is_401() {
 async fn malformed_and_resource_tokens_are_401() {
     let cosmos = common::start().await;
     let date = common::now_date();
-    for bad in ["nonsense", "type%3Dmaster%26ver%3D1.0", "type=master&ver=1.0&sig=%%%", "type=resource&ver=1.0&sig=abc"] {
-        let r = cosmos.req("GET", "/dbs").raw_auth(Some(bad), Some(&date)).send().await;
+    for bad in [
+        "nonsense",
+        "type%3Dmaster%26ver%3D1.0",
+        "type=master&ver=1.0&sig=%%%",
+        "type=resource&ver=1.0&sig=abc",
+    ] {
+        let r = cosmos
+            .req("GET", "/dbs")
+            .raw_auth(Some(bad), Some(&date))
+            .send()
+            .await;
         assert_eq!(r.status, 401, "{bad}");
     }
 }
@@ -124,7 +176,10 @@ async fn stale_or_future_date_is_403() {
     assert_eq!(r.status, 403);
     // Inside the window is fine.
     let recent = httpdate::fmt_http_date(SystemTime::now() - Duration::from_secs(14 * 60));
-    assert_eq!(cosmos.req("GET", "/dbs").date(&recent).send().await.status, 200);
+    assert_eq!(
+        cosmos.req("GET", "/dbs").date(&recent).send().await.status,
+        200
+    );
 }
 
 #[tokio::test]
@@ -142,7 +197,10 @@ async fn secondary_key_is_accepted() {
         ..Default::default()
     })
     .await;
-    assert_eq!(cosmos.req("GET", "/dbs").key(secondary).send().await.status, 200);
+    assert_eq!(
+        cosmos.req("GET", "/dbs").key(secondary).send().await.status,
+        200
+    );
     assert_eq!(cosmos.req("GET", "/dbs").send().await.status, 200);
 }
 

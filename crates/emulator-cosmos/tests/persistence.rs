@@ -21,7 +21,13 @@ async fn restart_with_data_dir_finds_everything() {
     let cosmos = common::start_with(config(dir.path())).await;
     cosmos.setup("db", "c").await;
     for i in 0..10 {
-        assert_eq!(cosmos.upsert("db", "c", json!({"id": format!("d{i}"), "pk": "p", "i": i})).await.status, 201);
+        assert_eq!(
+            cosmos
+                .upsert("db", "c", json!({"id": format!("d{i}"), "pk": "p", "i": i}))
+                .await
+                .status,
+            201
+        );
     }
     let before = cosmos
         .req("GET", "/dbs/db/colls/c/docs/d3")
@@ -42,11 +48,18 @@ async fn restart_with_data_dir_finds_everything() {
         .send()
         .await;
     assert_eq!(after.status, 200);
-    assert_eq!(after.body, before.body, "item and its system properties are unchanged");
-    let count = cosmos.query_all("db", "c", json!({"query": "SELECT VALUE COUNT(1) FROM c"})).await;
+    assert_eq!(
+        after.body, before.body,
+        "item and its system properties are unchanged"
+    );
+    let count = cosmos
+        .query_all("db", "c", json!({"query": "SELECT VALUE COUNT(1) FROM c"}))
+        .await;
     assert_eq!(count, vec![json!(9)]);
     // New writes after the restart get fresh etags and do not collide with old rids.
-    let up = cosmos.upsert("db", "c", json!({"id": "new", "pk": "p"})).await;
+    let up = cosmos
+        .upsert("db", "c", json!({"id": "new", "pk": "p"}))
+        .await;
     assert_eq!(up.status, 201);
     assert_ne!(up.body["_rid"], after.body["_rid"]);
     assert_ne!(up.body["_etag"], after.body["_etag"]);
@@ -73,8 +86,14 @@ fn spawn_binary(dir: &std::path::Path) -> (Child, String) {
         .expect("spawn cosmos-emulator");
     let stdout = child.stdout.take().expect("stdout");
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("read first line");
-    let url = line.trim().strip_prefix("listening on ").expect("listening line").to_string();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read first line");
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("listening line")
+        .to_string();
     (child, url)
 }
 
@@ -85,7 +104,13 @@ async fn acknowledged_writes_survive_kill_9() {
     let cosmos = common::remote(&url).await;
     cosmos.setup("db", "c").await;
     for i in 0..20 {
-        let r = cosmos.upsert("db", "c", json!({"id": format!("k{i}"), "pk": format!("p{}", i % 3)})).await;
+        let r = cosmos
+            .upsert(
+                "db",
+                "c",
+                json!({"id": format!("k{i}"), "pk": format!("p{}", i % 3)}),
+            )
+            .await;
         assert_eq!(r.status, 201);
     }
     // SIGKILL: no shutdown code runs.
@@ -94,8 +119,23 @@ async fn acknowledged_writes_survive_kill_9() {
 
     let (mut child, url) = spawn_binary(dir.path());
     let cosmos = common::remote(&url).await;
-    let all = cosmos.query_all("db", "c", json!({"query": "SELECT VALUE c.id FROM c"})).await;
+    let all = cosmos
+        .query_all("db", "c", json!({"query": "SELECT VALUE c.id FROM c"}))
+        .await;
     assert_eq!(all.len(), 20, "every acknowledged write is there");
     child.kill().expect("kill");
     child.wait().expect("wait");
+}
+
+#[tokio::test]
+async fn dropping_the_emulator_stops_it() {
+    let cosmos = common::start().await;
+    let url = cosmos.emu.url();
+    drop(cosmos);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let addr = url.trim_start_matches("http://").to_string();
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "port still open after drop"
+    );
 }

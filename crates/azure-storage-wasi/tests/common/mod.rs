@@ -27,10 +27,13 @@ impl Seen {
     }
 }
 
+/// A scripted answer: status, headers, body.
+type Reply = (u16, Vec<(&'static str, String)>, Vec<u8>);
+
 #[derive(Debug, Default)]
 pub struct Mock {
     pub seen: Mutex<Vec<Seen>>,
-    replies: Mutex<VecDeque<(u16, Vec<(&'static str, String)>, Vec<u8>)>>,
+    replies: Mutex<VecDeque<Reply>>,
 }
 
 impl Mock {

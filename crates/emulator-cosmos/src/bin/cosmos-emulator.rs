@@ -11,9 +11,9 @@ use emulator_cosmos::{CosmosConfig, CosmosEmulator};
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let addr = args.next().unwrap_or_else(|| "127.0.0.1:8081".to_string());
-    let addr = addr
-        .parse()
-        .map_err(|e| format!("invalid listen address '{addr}': {e}; use for example 127.0.0.1:8081"))?;
+    let addr = addr.parse().map_err(|e| {
+        format!("invalid listen address '{addr}': {e}; use for example 127.0.0.1:8081")
+    })?;
     let config = CosmosConfig {
         data_dir: args.next().map(Into::into),
         ..CosmosConfig::default()

@@ -32,7 +32,9 @@ pub(crate) struct State {
 
 impl std::fmt::Debug for State {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("State").field("url", &self.url).finish_non_exhaustive()
+        f.debug_struct("State")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -140,8 +142,11 @@ fn method_not_allowed(parts: &Parts, what: &str) -> ApiError {
 
 fn feed(key: &str, rid: &str, items: Vec<Value>) -> Reply {
     let n = items.len();
-    Reply::json(StatusCode::OK, json!({"_rid": rid, key: items, "_count": n}))
-        .header("x-ms-item-count", n.to_string())
+    Reply::json(
+        StatusCode::OK,
+        json!({"_rid": rid, key: items, "_count": n}),
+    )
+    .header("x-ms-item-count", n.to_string())
 }
 
 fn dispatch(state: &State, parts: &Parts, target: &Target, body: &[u8]) -> Result<Reply, ApiError> {
@@ -337,7 +342,10 @@ fn scoped_docs(
         }
         return e.docs(db, coll, c, None);
     }
-    if require_cross_partition_opt_in && !c.pk.is_empty() && !header_true(parts, "x-ms-documentdb-query-enablecrosspartition") {
+    if require_cross_partition_opt_in
+        && !c.pk.is_empty()
+        && !header_true(parts, "x-ms-documentdb-query-enablecrosspartition")
+    {
         return Err(ApiError::bad_request(
             "Cross partition query is required but disabled. Please set x-ms-documentdb-query-enablecrosspartition = true, specify x-ms-documentdb-partitionkey, or revise your query to avoid this exception.",
         ));
@@ -366,12 +374,22 @@ fn fingerprint(parts: &[&str]) -> String {
         h.update(p.as_bytes());
         h.update([0]);
     }
-    h.finalize()[..6].iter().map(|b| format!("{b:02x}")).collect()
+    h.finalize()[..6]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
-fn page(parts: &Parts, results: Vec<Value>, print: &str) -> Result<(Vec<Value>, Option<String>), ApiError> {
+fn page(
+    parts: &Parts,
+    results: Vec<Value>,
+    print: &str,
+) -> Result<(Vec<Value>, Option<String>), ApiError> {
     let size = page_size(parts)?;
-    let start = match header(parts, "x-ms-continuation").map(str::trim).filter(|s| !s.is_empty()) {
+    let start = match header(parts, "x-ms-continuation")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         None => 0,
         Some(tok) => {
             let bad = || {
@@ -400,7 +418,9 @@ fn read_feed(state: &State, parts: &Parts, db: &str, coll: &str) -> Result<Reply
     let e = &state.engine;
     let c = e.container(db, coll)?;
     if header(parts, "a-im").is_some() {
-        return Err(ApiError::not_implemented("The change feed (A-IM: Incremental feed)"));
+        return Err(ApiError::not_implemented(
+            "The change feed (A-IM: Incremental feed)",
+        ));
     }
     let docs = scoped_docs(e, parts, db, coll, &c, false)?;
     let pk = header(parts, "x-ms-documentdb-partitionkey").unwrap_or_default();
@@ -413,7 +433,13 @@ fn read_feed(state: &State, parts: &Parts, db: &str, coll: &str) -> Result<Reply
     Ok(r)
 }
 
-fn run_query(state: &State, parts: &Parts, db: &str, coll: &str, body: &[u8]) -> Result<Reply, ApiError> {
+fn run_query(
+    state: &State,
+    parts: &Parts,
+    db: &str,
+    coll: &str,
+    body: &[u8],
+) -> Result<Reply, ApiError> {
     let e = &state.engine;
     let spec: Value = serde_json::from_slice(body)
         .map_err(|err| ApiError::bad_request(format!("The query body is not valid JSON: {err}")))?;
@@ -423,19 +449,27 @@ fn run_query(state: &State, parts: &Parts, db: &str, coll: &str, body: &[u8]) ->
             let text = o
                 .get("query")
                 .and_then(Value::as_str)
-                .ok_or_else(|| ApiError::bad_request("The query body needs a string property \"query\"."))?
+                .ok_or_else(|| {
+                    ApiError::bad_request("The query body needs a string property \"query\".")
+                })?
                 .to_string();
             let mut params = HashMap::new();
             if let Some(list) = o.get("parameters").filter(|p| !p.is_null()) {
-                let list = list
-                    .as_array()
-                    .ok_or_else(|| ApiError::bad_request("\"parameters\" must be an array of {\"name\", \"value\"}."))?;
+                let list = list.as_array().ok_or_else(|| {
+                    ApiError::bad_request(
+                        "\"parameters\" must be an array of {\"name\", \"value\"}.",
+                    )
+                })?;
                 for p in list {
                     let name = p
                         .get("name")
                         .and_then(Value::as_str)
                         .filter(|n| n.starts_with('@') && n.len() > 1)
-                        .ok_or_else(|| ApiError::bad_request("Each parameter needs a \"name\" starting with '@'."))?;
+                        .ok_or_else(|| {
+                            ApiError::bad_request(
+                                "Each parameter needs a \"name\" starting with '@'.",
+                            )
+                        })?;
                     // A parameter without a value is undefined, which Cosmos treats as absent.
                     if let Some(v) = p.get("value") {
                         params.insert(name.to_string(), v.clone());
@@ -444,7 +478,11 @@ fn run_query(state: &State, parts: &Parts, db: &str, coll: &str, body: &[u8]) ->
             }
             (text, params)
         }
-        _ => return Err(ApiError::bad_request("The query body must be a JSON object {\"query\": ..., \"parameters\": [...]}.")),
+        _ => {
+            return Err(ApiError::bad_request(
+                "The query body must be a JSON object {\"query\": ..., \"parameters\": [...]}.",
+            ))
+        }
     };
     let parsed = query::parse(&text).map_err(|err| ApiError::bad_request(err.to_string()))?;
     let c = e.container(db, coll)?;
@@ -455,13 +493,16 @@ fn run_query(state: &State, parts: &Parts, db: &str, coll: &str, body: &[u8]) ->
 
     let docs = scoped_docs(e, parts, db, coll, &c, true)?;
     let scanned = docs.len();
-    let results = query::execute(&parsed, &params, docs).map_err(|err| ApiError::bad_request(err.to_string()))?;
+    let results = query::execute(&parsed, &params, docs)
+        .map_err(|err| ApiError::bad_request(err.to_string()))?;
     let params_text = serde_json::to_string(&spec.get("parameters")).unwrap_or_default();
     let pk = header(parts, "x-ms-documentdb-partitionkey").unwrap_or_default();
     let print = fingerprint(&["query", db, coll, &text, &params_text, pk]);
     let (items, next) = page(parts, results, &print)?;
     let charge = 2.3 + 0.05 * scanned as f64;
-    let mut r = feed("Documents", &c.rid, items).session(e.lsn()?).charge(charge);
+    let mut r = feed("Documents", &c.rid, items)
+        .session(e.lsn()?)
+        .charge(charge);
     if let Some(n) = next {
         r = r.header("x-ms-continuation", n);
     }

@@ -19,12 +19,17 @@ use respond::{finish, Body, Reply};
 const MAX_BODY: usize = 4 * 1024 * 1024;
 
 /// Serves one request: reads the body, then runs the (blocking) handler off the async threads.
-pub(crate) async fn serve(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Body>, std::convert::Infallible> {
+pub(crate) async fn serve(
+    state: Arc<State>,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, std::convert::Infallible> {
     let (parts, body) = req.into_parts();
     let bytes: Bytes = match Limited::new(body, MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),
         Err(e) => {
-            let too_big = e.downcast_ref::<http_body_util::LengthLimitError>().is_some();
+            let too_big = e
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some();
             let err = if too_big {
                 ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,

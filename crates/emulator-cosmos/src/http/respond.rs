@@ -64,7 +64,10 @@ impl Reply {
 
     /// A single resource with its `etag` header.
     pub(crate) fn resource(status: StatusCode, body: Value) -> Reply {
-        let etag = body.get("_etag").and_then(Value::as_str).map(str::to_string);
+        let etag = body
+            .get("_etag")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         let mut r = Reply::json(status, body);
         if let Some(e) = etag {
             r.headers.push(("etag", e));
@@ -124,7 +127,8 @@ pub(crate) fn finish(reply: Reply) -> Response<Body> {
     for (k, v) in &reply.headers {
         put(k, v);
     }
-    if !reply.headers.iter().any(|(k, _)| *k == "x-ms-substatus") && reply.status.is_client_error() {
+    if !reply.headers.iter().any(|(k, _)| *k == "x-ms-substatus") && reply.status.is_client_error()
+    {
         put("x-ms-substatus", "0");
     }
     resp

@@ -79,7 +79,9 @@ pub(crate) fn execute(
 
     let mut results = if aggregate {
         if !query.order_by.is_empty() {
-            return Err(QueryError::syntax("ORDER BY cannot be combined with an aggregate"));
+            return Err(QueryError::syntax(
+                "ORDER BY cannot be combined with an aggregate",
+            ));
         }
         vec![ctx.project_aggregate(&query.select, &rows)?]
     } else {
@@ -161,9 +163,13 @@ fn compare_same_type(a: &V, b: &V) -> Option<Ordering> {
 fn json_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_eq(p, q)),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_eq(p, q))
+        }
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
         }
         _ => a == b,
     }
@@ -190,9 +196,11 @@ fn as_bool(v: &V) -> Option<bool> {
 
 impl Ctx<'_> {
     fn param(&self, name: &str) -> Result<&Value, QueryError> {
-        self.params
-            .get(name)
-            .ok_or_else(|| QueryError::Parameter(format!("{name} is used in the query but not given in \"parameters\"")))
+        self.params.get(name).ok_or_else(|| {
+            QueryError::Parameter(format!(
+                "{name} is used in the query but not given in \"parameters\""
+            ))
+        })
     }
 
     fn count(&self, e: &Expr, clause: &str) -> Result<usize, QueryError> {
@@ -203,7 +211,9 @@ impl Ctx<'_> {
         };
         v.as_u64()
             .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
-            .ok_or_else(|| QueryError::Parameter(format!("{clause} must be a non-negative integer")))
+            .ok_or_else(|| {
+                QueryError::Parameter(format!("{clause} must be a non-negative integer"))
+            })
     }
 
     fn project(&self, select: &Select, doc: &Value) -> Result<Option<Value>, QueryError> {
@@ -265,7 +275,9 @@ impl Ctx<'_> {
                 }
                 Ok(Some(Value::from(n)))
             }
-            _ => Err(QueryError::unsupported("expressions around an aggregate (use VALUE COUNT(...) alone)")),
+            _ => Err(QueryError::unsupported(
+                "expressions around an aggregate (use VALUE COUNT(...) alone)",
+            )),
         }
     }
 
@@ -293,9 +305,9 @@ impl Ctx<'_> {
                 let i = self.eval(idx, doc)?;
                 match (b, i) {
                     (Some(Value::Object(m)), Some(Value::String(k))) => m.get(&k).cloned(),
-                    (Some(Value::Array(a)), Some(Value::Number(n))) => {
-                        n.as_u64().and_then(|n| a.get(usize::try_from(n).ok()?).cloned())
-                    }
+                    (Some(Value::Array(a)), Some(Value::Number(n))) => n
+                        .as_u64()
+                        .and_then(|n| a.get(usize::try_from(n).ok()?).cloned()),
                     _ => None,
                 }
             }
@@ -328,7 +340,9 @@ impl Ctx<'_> {
                 call(*f, &vals)
             }
             Expr::Count(_) => {
-                return Err(QueryError::syntax("COUNT is only allowed in the SELECT clause"));
+                return Err(QueryError::syntax(
+                    "COUNT is only allowed in the SELECT clause",
+                ));
             }
             Expr::Array(items) => {
                 let mut out = Vec::with_capacity(items.len());
@@ -392,16 +406,15 @@ impl Ctx<'_> {
                     Some(Value::Bool(if op == BinOp::Eq { eq } else { !eq }))
                 }
             }
-            BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
-                compare_same_type(&Some(x), &Some(y)).map(|o| {
+            BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => compare_same_type(&Some(x), &Some(y))
+                .map(|o| {
                     Value::Bool(match op {
                         BinOp::Lt => o == Ordering::Less,
                         BinOp::Le => o != Ordering::Greater,
                         BinOp::Gt => o == Ordering::Greater,
                         _ => o != Ordering::Less,
                     })
-                })
-            }
+                }),
             _ => {
                 let (Some(p), Some(q)) = (x.as_f64(), y.as_f64()) else {
                     return Ok(None);
@@ -450,7 +463,9 @@ fn str_fn(args: &[V], f: impl Fn(&str, &str) -> bool) -> V {
 
 fn partial_match(item: &Value, pattern: &Value) -> bool {
     match (item, pattern) {
-        (Value::Object(i), Value::Object(p)) => p.iter().all(|(k, v)| i.get(k).is_some_and(|w| json_eq(w, v))),
+        (Value::Object(i), Value::Object(p)) => p
+            .iter()
+            .all(|(k, v)| i.get(k).is_some_and(|w| json_eq(w, v))),
         _ => json_eq(item, pattern) && same_kind(item, pattern),
     }
 }
@@ -518,19 +533,31 @@ mod tests {
 
     fn run(q: &str, params: &[(&str, Value)]) -> Vec<Value> {
         let q = parse(q).expect("parse");
-        let p: HashMap<String, Value> = params.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        let p: HashMap<String, Value> = params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
         execute(&q, &p, docs()).expect("execute")
     }
 
     #[test]
     fn filters_and_projection() {
-        assert_eq!(run("SELECT VALUE c.id FROM c WHERE c.n > 1", &[]), vec![json!("1"), json!("3")]);
         assert_eq!(
-            run("SELECT c.id, c.o.x AS ox FROM c WHERE c.n = @n", &[("@n", json!(1))]),
+            run("SELECT VALUE c.id FROM c WHERE c.n > 1", &[]),
+            vec![json!("1"), json!("3")]
+        );
+        assert_eq!(
+            run(
+                "SELECT c.id, c.o.x AS ox FROM c WHERE c.n = @n",
+                &[("@n", json!(1))]
+            ),
             vec![json!({"id": "2", "ox": 2})]
         );
         assert_eq!(
-            run("SELECT VALUE c.id FROM c WHERE NOT (c.n < 2) AND c.n != 3", &[]),
+            run(
+                "SELECT VALUE c.id FROM c WHERE NOT (c.n < 2) AND c.n != 3",
+                &[]
+            ),
             vec![json!("3")]
         );
         assert_eq!(
@@ -541,19 +568,34 @@ mod tests {
             run("SELECT VALUE c.id FROM c WHERE NOT IS_DEFINED(c.tags)", &[]),
             vec![json!("3"), json!("4")]
         );
-        assert_eq!(run("SELECT VALUE COUNT(1) FROM c WHERE c.n >= 2", &[]), vec![json!(2)]);
-        assert_eq!(run("SELECT COUNT(c.tags) AS t FROM c", &[]), vec![json!({"t": 2})]);
+        assert_eq!(
+            run("SELECT VALUE COUNT(1) FROM c WHERE c.n >= 2", &[]),
+            vec![json!(2)]
+        );
+        assert_eq!(
+            run("SELECT COUNT(c.tags) AS t FROM c", &[]),
+            vec![json!({"t": 2})]
+        );
     }
 
     #[test]
     fn ordering_and_paging() {
         assert_eq!(
-            run("SELECT VALUE c.id FROM c WHERE IS_NUMBER(c.n) ORDER BY c.n DESC", &[]),
+            run(
+                "SELECT VALUE c.id FROM c WHERE IS_NUMBER(c.n) ORDER BY c.n DESC",
+                &[]
+            ),
             vec![json!("1"), json!("3"), json!("2")]
         );
-        assert_eq!(run("SELECT TOP 2 VALUE c.id FROM c ORDER BY c.s", &[]), vec![json!("4"), json!("1")]);
         assert_eq!(
-            run("SELECT VALUE c.id FROM c ORDER BY c.id OFFSET @o LIMIT @l", &[("@o", json!(1)), ("@l", json!(2))]),
+            run("SELECT TOP 2 VALUE c.id FROM c ORDER BY c.s", &[]),
+            vec![json!("4"), json!("1")]
+        );
+        assert_eq!(
+            run(
+                "SELECT VALUE c.id FROM c ORDER BY c.id OFFSET @o LIMIT @l",
+                &[("@o", json!(1)), ("@l", json!(2))]
+            ),
             vec![json!("2"), json!("3")]
         );
     }
@@ -567,7 +609,13 @@ mod tests {
 
     #[test]
     fn mixed_types_do_not_compare() {
-        assert_eq!(run("SELECT VALUE c.id FROM c WHERE c.n > 'a'", &[]), vec![json!("4")]);
-        assert_eq!(run("SELECT VALUE c.id FROM c WHERE c.n = '3'", &[]), Vec::<Value>::new());
+        assert_eq!(
+            run("SELECT VALUE c.id FROM c WHERE c.n > 'a'", &[]),
+            vec![json!("4")]
+        );
+        assert_eq!(
+            run("SELECT VALUE c.id FROM c WHERE c.n = '3'", &[]),
+            Vec::<Value>::new()
+        );
     }
 }

@@ -18,8 +18,8 @@ pub(crate) enum Token {
 }
 
 const SYMBOLS: &[&str] = &[
-    "!=", "<>", "<=", ">=", "||", "??", "=", "<", ">", "*", ",", ".", "(", ")", "[", "]", "{", "}", ":",
-    "+", "-", "/", "%", "?", "&", "|", "^", "~",
+    "!=", "<>", "<=", ">=", "||", "??", "=", "<", ">", "*", ",", ".", "(", ")", "[", "]", "{", "}",
+    ":", "+", "-", "/", "%", "?", "&", "|", "^", "~",
 ];
 
 /// Splits `src` into tokens.
@@ -48,7 +48,9 @@ pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>, QueryError> {
             let word: String = chars[start..i].iter().collect();
             if c == '@' {
                 if word.len() == 1 {
-                    return Err(QueryError::syntax("'@' must be followed by a parameter name"));
+                    return Err(QueryError::syntax(
+                        "'@' must be followed by a parameter name",
+                    ));
                 }
                 out.push(Token::Param(word));
             } else {
@@ -72,7 +74,10 @@ pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>, QueryError> {
             while i < chars.len() && chars[i].is_ascii_digit() {
                 i += 1;
             }
-            if i < chars.len() && chars[i] == '.' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit()) {
+            if i < chars.len()
+                && chars[i] == '.'
+                && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit())
+            {
                 i += 1;
                 while i < chars.len() && chars[i].is_ascii_digit() {
                     i += 1;
@@ -121,11 +126,16 @@ pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>, QueryError> {
                         'b' => s.push('\u{8}'),
                         'f' => s.push('\u{c}'),
                         'u' => {
-                            let hex: String = chars.get(i..i + 4).map(|h| h.iter().collect()).unwrap_or_default();
+                            let hex: String = chars
+                                .get(i..i + 4)
+                                .map(|h| h.iter().collect())
+                                .unwrap_or_default();
                             let code = u32::from_str_radix(&hex, 16)
                                 .ok()
                                 .and_then(char::from_u32)
-                                .ok_or_else(|| QueryError::syntax("invalid \\u escape in string literal"))?;
+                                .ok_or_else(|| {
+                                    QueryError::syntax("invalid \\u escape in string literal")
+                                })?;
                             s.push(code);
                             i += 4;
                         }
@@ -161,7 +171,10 @@ mod tests {
         assert!(t.contains(&Token::Number(1.5)));
         assert!(t.contains(&Token::Sym("!=")));
         let p = tokenize("@x \"a\\\"b\"").expect("lex");
-        assert_eq!(p, vec![Token::Param("@x".into()), Token::Str("a\"b".into())]);
+        assert_eq!(
+            p,
+            vec![Token::Param("@x".into()), Token::Str("a\"b".into())]
+        );
     }
 
     #[test]

@@ -6,8 +6,8 @@ mod eval;
 mod lexer;
 mod parser;
 
-pub(crate) use eval::{execute, QueryPlanInfo};
 pub(crate) use ast::Query;
+pub(crate) use eval::{execute, QueryPlanInfo};
 pub(crate) use parser::parse;
 
 /// Why a query was refused (every variant becomes a 400 `BadRequest`).

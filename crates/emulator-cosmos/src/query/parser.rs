@@ -8,15 +8,57 @@ use super::QueryError;
 
 /// Words that cannot be used as identifiers or aliases.
 const RESERVED: &[&str] = &[
-    "SELECT", "FROM", "WHERE", "ORDER", "BY", "ASC", "DESC", "TOP", "OFFSET", "LIMIT", "VALUE", "AS",
-    "AND", "OR", "NOT", "IN", "BETWEEN", "JOIN", "GROUP", "DISTINCT", "TRUE", "FALSE", "NULL",
-    "UNDEFINED", "EXISTS", "LIKE", "HAVING",
+    "SELECT",
+    "FROM",
+    "WHERE",
+    "ORDER",
+    "BY",
+    "ASC",
+    "DESC",
+    "TOP",
+    "OFFSET",
+    "LIMIT",
+    "VALUE",
+    "AS",
+    "AND",
+    "OR",
+    "NOT",
+    "IN",
+    "BETWEEN",
+    "JOIN",
+    "GROUP",
+    "DISTINCT",
+    "TRUE",
+    "FALSE",
+    "NULL",
+    "UNDEFINED",
+    "EXISTS",
+    "LIKE",
+    "HAVING",
 ];
+
+/// Longest accepted query text (the limit Azure reports in `maxSqlQueryInputLength`).
+const MAX_QUERY_LEN: usize = 262_144;
+/// Deepest nesting of parentheses, `NOT`s, signs and function calls.
+const MAX_NESTING: usize = 32;
+/// Most operators and accessors in one query. Bounds the depth of the syntax tree, so
+/// evaluating (and dropping) it can never exhaust the stack.
+const MAX_OPS: usize = 256;
 
 /// Parses a complete query text.
 pub(crate) fn parse(src: &str) -> Result<Query, QueryError> {
+    if src.len() > MAX_QUERY_LEN {
+        return Err(QueryError::unsupported(format!(
+            "queries longer than {MAX_QUERY_LEN} characters"
+        )));
+    }
     let toks = tokenize(src)?;
-    let mut p = Parser { toks, pos: 0 };
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        depth: 0,
+        ops: 0,
+    };
     let q = p.query()?;
     if let Some(t) = p.peek() {
         return Err(p.unexpected(t.clone(), "end of query"));
@@ -27,6 +69,8 @@ pub(crate) fn parse(src: &str) -> Result<Query, QueryError> {
 struct Parser {
     toks: Vec<Token>,
     pos: usize,
+    depth: usize,
+    ops: usize,
 }
 
 fn describe(t: &Token) -> String {
@@ -40,6 +84,33 @@ fn describe(t: &Token) -> String {
 }
 
 impl Parser {
+    /// Runs `f` one nesting level deeper, refusing absurd nesting.
+    fn nested<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, QueryError>,
+    ) -> Result<T, QueryError> {
+        if self.depth >= MAX_NESTING {
+            return Err(QueryError::unsupported(format!(
+                "expressions nested more than {MAX_NESTING} levels deep"
+            )));
+        }
+        self.depth += 1;
+        let r = f(self);
+        self.depth -= 1;
+        r
+    }
+
+    /// Counts one operator or accessor.
+    fn op(&mut self) -> Result<(), QueryError> {
+        self.ops += 1;
+        if self.ops > MAX_OPS {
+            return Err(QueryError::unsupported(format!(
+                "queries with more than {MAX_OPS} operators and property accesses"
+            )));
+        }
+        Ok(())
+    }
+
     fn peek(&self) -> Option<&Token> {
         self.toks.get(self.pos)
     }
@@ -166,7 +237,9 @@ impl Parser {
         self.expect_kw("FROM")?;
         let source = self.identifier("a container name after FROM")?;
         if self.is_kw("IN") {
-            return Err(QueryError::unsupported("FROM ... IN (iteration over arrays)"));
+            return Err(QueryError::unsupported(
+                "FROM ... IN (iteration over arrays)",
+            ));
         }
         let alias = if self.eat_kw("AS") {
             self.identifier("an alias after AS")?
@@ -210,7 +283,9 @@ impl Parser {
             let lim = self.count_operand("LIMIT")?;
             Some((off, lim))
         } else if self.is_kw("LIMIT") {
-            return Err(QueryError::syntax("LIMIT must follow OFFSET (write OFFSET 0 LIMIT n)"));
+            return Err(QueryError::syntax(
+                "LIMIT must follow OFFSET (write OFFSET 0 LIMIT n)",
+            ));
         } else {
             None
         };
@@ -227,7 +302,9 @@ impl Parser {
     /// A non-negative integer literal or a parameter (for TOP, OFFSET and LIMIT).
     fn count_operand(&mut self, clause: &str) -> Result<Expr, QueryError> {
         match self.next() {
-            Some(Token::Number(n)) if n >= 0.0 && n.fract() == 0.0 => Ok(Expr::Literal(Value::from(n as u64))),
+            Some(Token::Number(n)) if n >= 0.0 && n.fract() == 0.0 => {
+                Ok(Expr::Literal(Value::from(n as u64)))
+            }
             Some(Token::Param(p)) => Ok(Expr::Param(p)),
             _ => Err(QueryError::syntax(format!(
                 "{clause} needs a non-negative integer or a parameter"
@@ -236,12 +313,13 @@ impl Parser {
     }
 
     fn expr(&mut self) -> Result<Expr, QueryError> {
-        self.or_expr()
+        self.nested(Self::or_expr)
     }
 
     fn or_expr(&mut self) -> Result<Expr, QueryError> {
         let mut left = self.and_expr()?;
         while self.eat_kw("OR") {
+            self.op()?;
             let right = self.and_expr()?;
             left = Expr::Binary(BinOp::Or, Box::new(left), Box::new(right));
         }
@@ -251,6 +329,7 @@ impl Parser {
     fn and_expr(&mut self) -> Result<Expr, QueryError> {
         let mut left = self.not_expr()?;
         while self.eat_kw("AND") {
+            self.op()?;
             let right = self.not_expr()?;
             left = Expr::Binary(BinOp::And, Box::new(left), Box::new(right));
         }
@@ -259,7 +338,9 @@ impl Parser {
 
     fn not_expr(&mut self) -> Result<Expr, QueryError> {
         if self.eat_kw("NOT") {
-            return Ok(Expr::Not(Box::new(self.not_expr()?)));
+            self.op()?;
+            let inner = self.nested(Self::not_expr)?;
+            return Ok(Expr::Not(Box::new(inner)));
         }
         self.comparison()
     }
@@ -290,6 +371,7 @@ impl Parser {
             _ => return Ok(left),
         };
         self.pos += 1;
+        self.op()?;
         let right = self.additive()?;
         Ok(Expr::Binary(op, Box::new(left), Box::new(right)))
     }
@@ -319,6 +401,7 @@ impl Parser {
             } else {
                 return Ok(left);
             };
+            self.op()?;
             let right = self.multiplicative()?;
             left = Expr::Binary(op, Box::new(left), Box::new(right));
         }
@@ -336,6 +419,7 @@ impl Parser {
             } else {
                 return Ok(left);
             };
+            self.op()?;
             let right = self.unary()?;
             left = Expr::Binary(op, Box::new(left), Box::new(right));
         }
@@ -343,10 +427,12 @@ impl Parser {
 
     fn unary(&mut self) -> Result<Expr, QueryError> {
         if self.eat_sym("-") {
-            return Ok(Expr::Neg(Box::new(self.unary()?)));
+            self.op()?;
+            let inner = self.nested(Self::unary)?;
+            return Ok(Expr::Neg(Box::new(inner)));
         }
         if self.eat_sym("+") {
-            return self.unary();
+            return self.nested(Self::unary);
         }
         self.postfix()
     }
@@ -355,12 +441,14 @@ impl Parser {
         let mut e = self.primary()?;
         loop {
             if self.eat_sym(".") {
+                self.op()?;
                 let name = match self.next() {
                     Some(Token::Ident(w)) => w,
                     _ => return Err(QueryError::syntax("expected a property name after '.'")),
                 };
                 e = Expr::Prop(Box::new(e), name);
             } else if self.eat_sym("[") {
+                self.op()?;
                 let idx = self.expr()?;
                 self.expect_sym("]")?;
                 e = Expr::Index(Box::new(e), Box::new(idx));
@@ -372,7 +460,9 @@ impl Parser {
 
     fn primary(&mut self) -> Result<Expr, QueryError> {
         let Some(t) = self.next() else {
-            return Err(QueryError::syntax("expected an expression but the query ended"));
+            return Err(QueryError::syntax(
+                "expected an expression but the query ended",
+            ));
         };
         match t {
             Token::Number(n) => Ok(Expr::Literal(number(n))),
@@ -405,7 +495,11 @@ impl Parser {
                     loop {
                         let key = match self.next() {
                             Some(Token::Str(s)) | Some(Token::Ident(s)) => s,
-                            _ => return Err(QueryError::syntax("expected a property name in object literal")),
+                            _ => {
+                                return Err(QueryError::syntax(
+                                    "expected a property name in object literal",
+                                ))
+                            }
                         };
                         self.expect_sym(":")?;
                         fields.push((key, self.expr()?));
@@ -429,7 +523,9 @@ impl Parser {
             "FALSE" => return Ok(Expr::Literal(Value::Bool(false))),
             "NULL" => return Ok(Expr::Literal(Value::Null)),
             "UNDEFINED" => return Ok(Expr::Undefined),
-            "UDF" if self.is_sym(".") => return Err(QueryError::unsupported("user-defined functions (udf.*)")),
+            "UDF" if self.is_sym(".") => {
+                return Err(QueryError::unsupported("user-defined functions (udf.*)"))
+            }
             _ => {}
         }
         if let Some(e) = unsupported_keyword(&w) {
@@ -470,7 +566,11 @@ impl Parser {
             if args.len() < min || args.len() > max {
                 return Err(QueryError::syntax(format!(
                     "{upper} takes {min}{} arguments, got {}",
-                    if max > min { format!(" to {max}") } else { String::new() },
+                    if max > min {
+                        format!(" to {max}")
+                    } else {
+                        String::new()
+                    },
                     args.len()
                 )));
             }
@@ -503,7 +603,9 @@ fn number(n: f64) -> Value {
     if n.fract() == 0.0 && n.abs() < 9.007_199_254_740_992e15 {
         Value::from(n as i64)
     } else {
-        Number::from_f64(n).map(Value::Number).unwrap_or(Value::Null)
+        Number::from_f64(n)
+            .map(Value::Number)
+            .unwrap_or(Value::Null)
     }
 }
 
@@ -544,7 +646,10 @@ mod tests {
             ("SELECT * FROM c JOIN t IN c.tags", "JOIN"),
             ("SELECT * FROM c GROUP BY c.a", "GROUP BY"),
             ("SELECT * FROM c WHERE c.a BETWEEN 1 AND 2", "BETWEEN"),
-            ("SELECT * FROM c WHERE SUBSTRING(c.a, 1, 2) = 'x'", "SUBSTRING"),
+            (
+                "SELECT * FROM c WHERE SUBSTRING(c.a, 1, 2) = 'x'",
+                "SUBSTRING",
+            ),
             ("SELECT * FROM c WHERE c.a = (SELECT VALUE 1)", "subqueries"),
             ("SELECT * FROM c WHERE c.a ?? 1", "??"),
         ] {
@@ -552,6 +657,30 @@ mod tests {
             assert!(err.to_string().contains(part), "{q}: {err}");
             assert!(matches!(err, QueryError::Unsupported(_)), "{q}: {err:?}");
         }
+    }
+
+    #[test]
+    fn absurd_queries_are_refused_not_overflowed() {
+        let deep = format!(
+            "SELECT * FROM c WHERE {}c.a = 1{}",
+            "(".repeat(10_000),
+            ")".repeat(10_000)
+        );
+        assert!(matches!(parse(&deep), Err(QueryError::Unsupported(_))));
+        let nots = format!("SELECT * FROM c WHERE {}true", "NOT ".repeat(10_000));
+        assert!(matches!(parse(&nots), Err(QueryError::Unsupported(_))));
+        let chain = format!(
+            "SELECT * FROM c WHERE {}",
+            vec!["c.a = 1"; 5_000].join(" OR ")
+        );
+        assert!(matches!(parse(&chain), Err(QueryError::Unsupported(_))));
+        let path = format!("SELECT VALUE c{} FROM c", ".a".repeat(5_000));
+        assert!(matches!(parse(&path), Err(QueryError::Unsupported(_))));
+        let negs = format!("SELECT VALUE {}1 FROM c", "-".repeat(5_000));
+        assert!(parse(&negs).is_err());
+        assert!(parse(&"x".repeat(300_000)).is_err());
+        let ok = format!("SELECT * FROM c WHERE {}", vec!["c.a = 1"; 60].join(" OR "));
+        assert!(parse(&ok).is_ok());
     }
 
     #[test]

@@ -56,7 +56,12 @@ mod tests {
             Write::Put("b".into(), b"3".to_vec()),
         ])
         .expect("commit");
-        let keys: Vec<String> = s.scan("a\x1f").expect("scan").into_iter().map(|(k, _)| k).collect();
+        let keys: Vec<String> = s
+            .scan("a\x1f")
+            .expect("scan")
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
         assert_eq!(keys, vec!["a\x1fa".to_string(), "a\x1fb".to_string()]);
         s.commit(vec![Write::Delete("b".into())]).expect("delete");
         assert_eq!(s.get("b").expect("get"), None);

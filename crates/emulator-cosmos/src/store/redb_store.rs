@@ -91,8 +91,11 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         {
             let s = RedbStore::open(dir.path()).expect("open");
-            s.commit(vec![Write::Put("k1".into(), b"v".to_vec()), Write::Put("k2".into(), b"w".to_vec())])
-                .expect("commit");
+            s.commit(vec![
+                Write::Put("k1".into(), b"v".to_vec()),
+                Write::Put("k2".into(), b"w".to_vec()),
+            ])
+            .expect("commit");
             s.commit(vec![Write::Delete("k2".into())]).expect("delete");
         }
         let s = RedbStore::open(dir.path()).expect("reopen");

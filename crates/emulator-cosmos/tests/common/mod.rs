@@ -82,7 +82,11 @@ pub fn type_and_link(path: &str) -> (String, String) {
     let segs: Vec<String> = path
         .split('/')
         .filter(|s| !s.is_empty())
-        .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned())
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
         .collect();
     let n = segs.len();
     if n == 0 {
@@ -133,7 +137,10 @@ impl Cosmos {
     }
 
     pub async fn create_db(&self, id: &str) -> Resp {
-        self.req("POST", "/dbs").json(&serde_json::json!({"id": id})).send().await
+        self.req("POST", "/dbs")
+            .json(&serde_json::json!({"id": id}))
+            .send()
+            .await
     }
 
     pub async fn create_coll(&self, db: &str, id: &str, pk: &str) -> Resp {
@@ -197,11 +204,16 @@ impl Cosmos {
 
     /// All documents of a query (cross-partition enabled).
     pub async fn query_all(&self, db: &str, c: &str, query: Value) -> Vec<Value> {
-        self.query_pages(db, c, query, &[("x-ms-documentdb-query-enablecrosspartition", "True")])
-            .await
-            .into_iter()
-            .flat_map(|p| p.body["Documents"].as_array().cloned().unwrap_or_default())
-            .collect()
+        self.query_pages(
+            db,
+            c,
+            query,
+            &[("x-ms-documentdb-query-enablecrosspartition", "True")],
+        )
+        .await
+        .into_iter()
+        .flat_map(|p| p.body["Documents"].as_array().cloned().unwrap_or_default())
+        .collect()
     }
 }
 
@@ -245,12 +257,15 @@ impl Req<'_> {
 
     pub async fn send(self) -> Resp {
         let uri = format!("{}{}", self.cosmos.emu.url(), self.path);
-        let mut b = http::Request::builder().method(self.method.clone()).uri(uri);
+        let mut b = http::Request::builder()
+            .method(self.method.clone())
+            .uri(uri);
         match &self.auth {
             Auth::Signed { date, key } => {
                 let (ty, link) = type_and_link(&self.path);
                 let key = key.as_deref().unwrap_or(&self.cosmos.key);
-                let token = auth::authorization_header(key, self.method.as_str(), &ty, &link, date).expect("sign");
+                let token = auth::authorization_header(key, self.method.as_str(), &ty, &link, date)
+                    .expect("sign");
                 b = b.header("authorization", token).header("x-ms-date", date);
             }
             Auth::Raw(a, d) => {
@@ -263,13 +278,20 @@ impl Req<'_> {
             }
         }
         b = b.header("x-ms-version", "2020-07-15");
-        if self.body.is_some() && !self.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
+        if self.body.is_some()
+            && !self
+                .headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        {
             b = b.header("content-type", "application/json");
         }
         for (k, v) in &self.headers {
             b = b.header(k.as_str(), v.as_str());
         }
-        let req = b.body(Full::new(Bytes::from(self.body.unwrap_or_default()))).expect("request");
+        let req = b
+            .body(Full::new(Bytes::from(self.body.unwrap_or_default())))
+            .expect("request");
         let resp = self.cosmos.client.request(req).await.expect("http");
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
@@ -279,6 +301,10 @@ impl Req<'_> {
         } else {
             serde_json::from_slice(&bytes).expect("JSON response body")
         };
-        Resp { status, headers, body }
+        Resp {
+            status,
+            headers,
+            body,
+        }
     }
 }
