@@ -150,7 +150,11 @@ async fn round_trip(h: &Harness, blob: &str, ctype: &str, body: Vec<u8>) -> Valu
         e2e::body_text(&written)
     );
     let summary = json(&written);
-    assert_eq!(summary["bytes"].as_u64(), Some(body.len() as u64), "{summary}");
+    assert_eq!(
+        summary["bytes"].as_u64(),
+        Some(body.len() as u64),
+        "{summary}"
+    );
     assert_eq!(summary["contentType"].as_str(), Some(ctype), "{summary}");
 
     let read = h.handle(e2e::get(&format!("/read?{query}"))).await;

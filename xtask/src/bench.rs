@@ -152,7 +152,10 @@ pub fn run(quick: bool) -> Result<(), String> {
     write_config(&config, &opt_dir, blob_port, &cache, emulator_in_harness)?;
     let log = out.join("harness.log");
 
-    eprintln!("cold start: {} launch(es) with an empty compile cache, {} with a warm one", plan.cold_rounds, plan.warm_rounds);
+    eprintln!(
+        "cold start: {} launch(es) with an empty compile cache, {} with a warm one",
+        plan.cold_rounds, plan.warm_rounds
+    );
     let mut cold_ms = Vec::new();
     for _ in 0..plan.cold_rounds {
         let _ = std::fs::remove_dir_all(&cache);
@@ -169,7 +172,10 @@ pub fn run(quick: bool) -> Result<(), String> {
 
     let (harness, _) = start_harness(&harness_bin, &config, &extra, "/hello", &log)?;
     let body = blob_body();
-    eprintln!("instantiation: {} sequential hello and {} blob-write requests", plan.hello_samples, plan.blob_samples);
+    eprintln!(
+        "instantiation: {} sequential hello and {} blob-write requests",
+        plan.hello_samples, plan.blob_samples
+    );
     let inst_hello = instantiation(&harness.addr, plan.hello_samples, |_| {
         send(&harness.addr, "GET", "/hello", &[], b"")
     })?;
@@ -191,7 +197,10 @@ pub fn run(quick: bool) -> Result<(), String> {
     load::wrk(&hello_n, 32, 1, None)?;
     let mut scenarios = Vec::new();
     for concurrency in [1, 32] {
-        eprintln!("hello at concurrency {concurrency}: {} rounds of {} s, harness and native alternating", plan.rounds, plan.secs);
+        eprintln!(
+            "hello at concurrency {concurrency}: {} rounds of {} s, harness and native alternating",
+            plan.rounds, plan.secs
+        );
         let mut h = Vec::new();
         let mut n = Vec::new();
         for _ in 0..plan.rounds {
@@ -212,7 +221,10 @@ pub fn run(quick: bool) -> Result<(), String> {
     std::fs::write(&script, wrk_blob_script()).map_err(|e| format!("{}: {e}", script.display()))?;
     let blob_url = format!("http://{}/blob", harness.addr);
     for concurrency in [1, 16] {
-        eprintln!("blob-write at concurrency {concurrency}: {} rounds of {} s", plan.rounds, plan.secs);
+        eprintln!(
+            "blob-write at concurrency {concurrency}: {} rounds of {} s",
+            plan.rounds, plan.secs
+        );
         let mut h = Vec::new();
         for _ in 0..plan.rounds {
             h.push(load::wrk(&blob_url, concurrency, plan.secs, Some(&script))?);
@@ -247,13 +259,20 @@ pub fn run(quick: bool) -> Result<(), String> {
         .unwrap_or(0);
     let json = report::json(&results, stamp).pretty();
     let kind = if quick { "quick" } else { "full" };
-    for name in [format!("{kind}-{stamp}.json"), format!("latest-{kind}.json")] {
+    for name in [
+        format!("{kind}-{stamp}.json"),
+        format!("latest-{kind}.json"),
+    ] {
         let p = out.join(name);
         std::fs::write(&p, &json).map_err(|e| format!("{}: {e}", p.display()))?;
     }
     let md = out.join(format!("latest-{kind}.md"));
     std::fs::write(&md, &table).map_err(|e| format!("{}: {e}", md.display()))?;
-    eprintln!("wrote {} and {}", out.join(format!("latest-{kind}.json")).display(), md.display());
+    eprintln!(
+        "wrote {} and {}",
+        out.join(format!("latest-{kind}.json")).display(),
+        md.display()
+    );
     let errors: u64 = results.scenarios.iter().map(|s| s.harness.errors).sum();
     if errors > 0 {
         return Err(format!(
@@ -269,7 +288,12 @@ fn ms(d: Duration) -> f64 {
 }
 
 fn blob_body() -> Vec<u8> {
-    b"0123456789abcdef".iter().copied().cycle().take(BLOB_BYTES).collect()
+    b"0123456789abcdef"
+        .iter()
+        .copied()
+        .cycle()
+        .take(BLOB_BYTES)
+        .collect()
 }
 
 /// A wrk script: POST a 1 KiB text body to 100 rotating blob names.
@@ -391,7 +415,10 @@ mod tests {
         let text = std::fs::read_to_string(&cfg).unwrap();
         let _ = std::fs::remove_dir_all(&dir);
         assert!(text.contains("module = \"/w/hello.wasm\""), "{text}");
-        assert!(text.contains("allowed_hosts = [\"http://127.0.0.1:1234\"]"), "{text}");
+        assert!(
+            text.contains("allowed_hosts = [\"http://127.0.0.1:1234\"]"),
+            "{text}"
+        );
         assert!(text.contains("directory = \"/c\""), "{text}");
         assert!(text.contains("[emulators.blob]\nport = 1234"), "{text}");
     }

@@ -91,7 +91,10 @@ mod tests {
     fn writes_nested_values() {
         let j = Json::obj([
             ("a", Json::Num(1.0)),
-            ("b", Json::Arr(vec![Json::Str("x\"y".into()), Json::Num(0.5)])),
+            (
+                "b",
+                Json::Arr(vec![Json::Str("x\"y".into()), Json::Num(0.5)]),
+            ),
             ("c", Json::Null),
             ("d", Json::Bool(true)),
             ("e", Json::Num(f64::NAN)),

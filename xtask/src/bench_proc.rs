@@ -126,7 +126,10 @@ pub fn start_announcing(bin: &Path, args: &[&str]) -> Result<Proc, String> {
         .ok_or_else(|| format!("no stdout from {}", bin.display()))?;
     let mut line = String::new();
     let read = BufReader::new(stdout).read_line(&mut line);
-    let addr = line.trim().strip_prefix("listening on ").map(str::to_string);
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .map(str::to_string);
     match (read, addr) {
         (Ok(_), Some(addr)) => Ok(Proc { child, addr }),
         _ => {

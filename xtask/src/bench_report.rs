@@ -35,14 +35,14 @@ fn ratio(s: &Scenario) -> Option<f64> {
 }
 
 fn load_cells(l: &Load) -> String {
-    format!(
-        "{:.0} | {:.3} ms | {:.3} ms",
-        l.rps, l.p50_ms, l.p99_ms
-    )
+    format!("{:.0} | {:.3} ms | {:.3} ms", l.rps, l.p50_ms, l.p99_ms)
 }
 
 fn optimised(r: &Results, sample: &str) -> Option<u64> {
-    r.sizes.iter().find(|s| s.sample == sample).map(|s| s.optimised)
+    r.sizes
+        .iter()
+        .find(|s| s.sample == sample)
+        .map(|s| s.optimised)
 }
 
 /// The report as Markdown.
@@ -249,7 +249,10 @@ pub fn json(r: &Results, unix_time: u64) -> Json {
                             ("scenario", Json::Str(s.name.into())),
                             ("concurrency", Json::Num(s.concurrency.into())),
                             ("harness", load_json(&s.harness)),
-                            ("native", s.native.as_ref().map(load_json).unwrap_or(Json::Null)),
+                            (
+                                "native",
+                                s.native.as_ref().map(load_json).unwrap_or(Json::Null),
+                            ),
                             ("ratio", ratio(s).map(Json::Num).unwrap_or(Json::Null)),
                         ])
                     })
