@@ -98,6 +98,9 @@ async fn repeated_response_headers_all_arrive() {
             .append("set-cookie", http::HeaderValue::from_static("a=1"));
         r.headers_mut()
             .append("set-cookie", http::HeaderValue::from_static("b=2"));
+        // Larger than the binding's first 4 KiB header buffer: exercises growth on code 4.
+        let big = http::HeaderValue::from_str(&"z".repeat(9000)).expect("valid value");
+        r.headers_mut().append("x-big", big);
         r
     })
     .await;
@@ -111,6 +114,7 @@ async fn repeated_response_headers_all_arrive() {
     assert_eq!(resp.status(), StatusCode::OK, "{}", e2e::body_text(&resp));
     assert_eq!(header_values(&resp, "x-multi"), ["one", "two", "three"]);
     assert_eq!(header_values(&resp, "set-cookie"), ["a=1", "b=2"]);
+    assert_eq!(header_values(&resp, "x-big"), ["z".repeat(9000)]);
     assert_eq!(e2e::body_text(&resp), "multi");
 
     // Through azure_core (one value per name there): the values arrive joined, none lost.

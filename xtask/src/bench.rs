@@ -105,6 +105,7 @@ pub struct Results {
     pub rss_hello_kib: u64,
     pub rss_blob_kib: u64,
     pub emulator_in_harness: bool,
+    pub wasm_opt_version: String,
 }
 
 /// Runs the benchmark (`quick`: a short run, under a minute once everything is built).
@@ -126,7 +127,12 @@ pub fn run(quick: bool) -> Result<(), String> {
     ]))?;
     let wasm_dir = sizes::build_samples(&target)?;
     let opt_dir = out.join("wasm-opt");
-    let sizes = sizes::measure(&wasm_dir, &opt_dir)?;
+    let (wasm_opt, wasm_opt_version) = sizes::find_wasm_opt()?;
+    eprintln!(
+        "optimising with {} ({wasm_opt_version})",
+        wasm_opt.display()
+    );
+    let sizes = sizes::measure(&wasm_opt, &wasm_dir, &opt_dir)?;
     let release = target.join("release");
     let harness_bin = release.join("harness");
 
@@ -250,6 +256,7 @@ pub fn run(quick: bool) -> Result<(), String> {
         rss_hello_kib,
         rss_blob_kib,
         emulator_in_harness,
+        wasm_opt_version,
     };
     let table = report::markdown(&results);
     println!("{table}");

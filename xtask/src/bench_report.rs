@@ -55,7 +55,8 @@ pub fn markdown(r: &Results) -> String {
         p.rounds,
         p.secs
     ));
-    o.push_str("### Module size\n\n| sample | release .wasm | wasm-opt -Oz | gzip -9 |\n|---|---:|---:|---:|\n");
+    o.push_str(&format!("### Module size ({})\n\n", r.wasm_opt_version));
+    o.push_str("| sample | release .wasm | wasm-opt -Oz | gzip -9 |\n|---|---:|---:|---:|\n");
     for s in &r.sizes {
         o.push_str(&format!(
             "| {} | {} | {} | {} |\n",
@@ -185,6 +186,7 @@ pub fn json(r: &Results, unix_time: u64) -> Json {
                 ("rounds", Json::Num(p.rounds.into())),
                 ("seconds_per_round", Json::Num(p.secs.into())),
                 ("load_generator", Json::Str("wrk".into())),
+                ("wasm_opt", Json::Str(r.wasm_opt_version.clone())),
             ]),
         ),
         (

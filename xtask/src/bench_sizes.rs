@@ -29,16 +29,42 @@ pub fn build_samples(target: &Path) -> Result<PathBuf, String> {
     Ok(target.join(TARGET).join(PROFILE))
 }
 
-/// Optimises every sample into `out_dir` (skipped when the output is newer than the input)
-/// and measures the three sizes.
-pub fn measure(wasm_dir: &Path, out_dir: &Path) -> Result<Vec<Size>, String> {
-    let tool = wasm_opt()?;
+/// The `wasm-opt` to use: the one xtask installs into `target/tools` when it is there, else one
+/// on `PATH` (such as Debian's `binaryen` package), else xtask installs it (minutes, once).
+/// Returns the tool and its `--version` line.
+pub fn find_wasm_opt() -> Result<(PathBuf, String), String> {
+    let installed = crate::cmd::root()
+        .join("target")
+        .join("tools")
+        .join("bin")
+        .join("wasm-opt");
+    let tool = if installed.is_file() {
+        installed
+    } else if version(Path::new("wasm-opt")).is_some() {
+        PathBuf::from("wasm-opt")
+    } else {
+        wasm_opt()?
+    };
+    let v = version(&tool).unwrap_or_else(|| "unknown version".into());
+    Ok((tool, v))
+}
+
+fn version(tool: &Path) -> Option<String> {
+    let out = Command::new(tool).arg("--version").output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// Optimises every sample into `out_dir` with `tool` (skipped when the output is newer than
+/// the input) and measures the three sizes.
+pub fn measure(tool: &Path, wasm_dir: &Path, out_dir: &Path) -> Result<Vec<Size>, String> {
     let mut rows = Vec::new();
     for name in SAMPLES {
         let input = wasm_dir.join(format!("{name}.wasm"));
         let output = out_dir.join(format!("{name}.wasm"));
         if !is_newer(&output, &input) {
-            optimise(&tool, &input, &output)?;
+            optimise(tool, &input, &output)?;
         }
         rows.push(Size {
             sample: name.to_string(),

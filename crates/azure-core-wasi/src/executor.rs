@@ -292,6 +292,41 @@ mod tests {
     }
 
     #[test]
+    fn manager_task_spawning_workers_feeding_a_channel_completes() {
+        // The shape of azure_storage_blob's parallel download: a spawned manager spawns
+        // workers that send chunks through a channel the main future drains.
+        use futures::{SinkExt, StreamExt};
+        let (tx, mut rx) = futures::channel::mpsc::unbounded::<usize>();
+        let manager = spawn(Box::pin(async move {
+            let workers: Vec<_> = (0..4)
+                .map(|i| {
+                    let mut tx = tx.clone();
+                    spawn(Box::pin(async move {
+                        timer::sleep(Duration::from_millis(10 * (4 - i as u64))).await;
+                        let _ = tx.send(i).await;
+                    }))
+                })
+                .collect();
+            for w in workers {
+                w.await;
+            }
+        }));
+        let got = block_on(async move {
+            let mut got = Vec::new();
+            while let Some(i) = rx.next().await {
+                got.push(i);
+            }
+            manager.await;
+            got
+        });
+        assert_eq!(
+            got,
+            [3, 2, 1, 0],
+            "workers ran concurrently, shortest sleep first"
+        );
+    }
+
+    #[test]
     fn join_handle_awaited_outside_block_on_still_completes() {
         let done = Arc::new(AtomicBool::new(false));
         let d = done.clone();
