@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::cmd::{cargo, output, root, exec};
+use crate::cmd::{cargo, exec, output, root};
 
 /// The wasm target.
 pub const TARGET: &str = "wasm32-wasip1";
@@ -74,15 +74,17 @@ pub fn optimise(wasm_opt: &Path, input: &Path, output_path: &Path) -> Result<(),
     if let Some(dir) = output_path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
-    exec(Command::new(wasm_opt)
-        .arg("-Oz")
-        .arg("--enable-bulk-memory")
-        .arg("--enable-sign-ext")
-        .arg("--enable-nontrapping-float-to-int")
-        .arg("--enable-mutable-globals")
-        .arg(input)
-        .arg("-o")
-        .arg(output_path))
+    exec(
+        Command::new(wasm_opt)
+            .arg("-Oz")
+            .arg("--enable-bulk-memory")
+            .arg("--enable-sign-ext")
+            .arg("--enable-nontrapping-float-to-int")
+            .arg("--enable-mutable-globals")
+            .arg(input)
+            .arg("-o")
+            .arg(output_path),
+    )
 }
 
 /// The folder of optimised samples.

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use crate::build::build_and_optimise;
 use crate::build::{kib, optimised_dir};
-use crate::cmd::{cargo, root, exec};
+use crate::cmd::{cargo, exec, root};
 use crate::http_client::{send, Reply};
 
 const TOPIC_KEY: &str = "ZW11bGF0b3ItZXZlbnRncmlkLWRldi1rZXktMDAwMDAwMDA=";
@@ -147,8 +147,9 @@ fn start_harness(config: &Path, addr: &str) -> Result<Running, String> {
         .args(["--listen", addr])
         .env(
             "RUST_LOG",
-            std::env::var("RUST_LOG")
-                .unwrap_or_else(|_| "warn,harness=info,harness::guest_stderr=info,emulator=info".into()),
+            std::env::var("RUST_LOG").unwrap_or_else(|_| {
+                "warn,harness=info,harness::guest_stderr=info,emulator=info".into()
+            }),
         )
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
@@ -209,14 +210,14 @@ fn log_lines(log: &Path, needles: &[&str]) -> Vec<String> {
     std::fs::read_to_string(log)
         .unwrap_or_default()
         .lines()
-        .filter(|l| needles.iter().any(|n| l.contains(n)))
+        .filter(|l| needles.iter().any(|n| l.contains(n)) && !l.contains("module ready"))
         .map(|l| l.trim().to_string())
         .collect()
 }
 
 /// Runs the demo; with `serve`, keeps everything running afterwards.
 pub fn run(serve: bool) -> Result<(), String> {
-    let sizes = if std::env::var_os("DEMO_SKIP_OPT").is_some() { crate::build::build_guests()?; std::fs::create_dir_all(optimised_dir()).ok(); for n in crate::build::SAMPLES { std::fs::copy(crate::build::wasm_dir().join(format!("{n}.wasm")), optimised_dir().join(format!("{n}.wasm"))).ok(); } vec![] } else { build_and_optimise()? };
+    let sizes = build_and_optimise()?;
     println!("\n== samples built and optimised (release -> wasm-opt -Oz)");
     for (name, before, after) in &sizes {
         println!("   {name:<18} {:>10} -> {:>10}", kib(*before), kib(*after));
@@ -233,7 +234,9 @@ pub fn run(serve: bool) -> Result<(), String> {
     let addr = format!("127.0.0.1:{}", ports.harness);
     let mut harness = start_harness(&config, &addr)?;
 
-    step("1. GET /hello", 200, || send(&addr, "GET", "/hello?name=demo", &[], b""))?;
+    step("1. GET /hello", 200, || {
+        send(&addr, "GET", "/hello?name=demo", &[], b"")
+    })?;
 
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -261,14 +264,22 @@ pub fn run(serve: bool) -> Result<(), String> {
     let doc_id = format!("{container}%7C{blob}");
     let mut doc = None;
     while upload_started.elapsed() < Duration::from_secs(60) {
-        let r = send(&addr, "GET", &format!("/cosmos?collection=blobs&id={doc_id}"), &[], b"")?;
+        let asked = Instant::now();
+        let r = send(
+            &addr,
+            "GET",
+            &format!("/cosmos?collection=blobs&id={doc_id}"),
+            &[],
+            b"",
+        )?;
         if r.status == 200 {
-            doc = Some(r);
+            doc = Some((r, asked.elapsed()));
             break;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    let doc = doc.ok_or("the webhook did not record the blob in Cosmos DB within 60 s; see the log")?;
+    let (doc, took) =
+        doc.ok_or("the webhook did not record the blob in Cosmos DB within 60 s; see the log")?;
     println!(
         "\n== 3. EventGrid -> webhook: handshake and handling ({:.0} ms from upload to Cosmos document)",
         upload_started.elapsed().as_secs_f64() * 1e3
@@ -276,7 +287,7 @@ pub fn run(serve: bool) -> Result<(), String> {
     for line in log_lines(&harness.log, &["webhook", "validat", "deliver"]) {
         println!("   {line}");
     }
-    show("4. GET /cosmos: the document the webhook wrote", &doc, Duration::ZERO);
+    show("4. GET /cosmos: the document the webhook wrote", &doc, took);
 
     let read = step("5. GET /blob: the blob read back", 200, || {
         send(&addr, "GET", &format!("/blob?{q}"), &[], b"")
@@ -291,8 +302,15 @@ pub fn run(serve: bool) -> Result<(), String> {
         &[("aeg-sas-key", TOPIC_KEY)],
         b"",
     )?;
-    println!("\n== 6. EventGrid dead letters: {} {}", dead.status, dead.text().trim());
-    println!("\nscenario complete in {:.0} ms", upload_started.elapsed().as_secs_f64() * 1e3);
+    println!(
+        "\n== 6. EventGrid dead letters: {} {}",
+        dead.status,
+        dead.text().trim()
+    );
+    println!(
+        "\nscenario complete in {:.0} ms",
+        upload_started.elapsed().as_secs_f64() * 1e3
+    );
 
     if serve {
         println!(

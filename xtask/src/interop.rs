@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use crate::build::wasm_dir;
-use crate::cmd::{cargo, root, exec};
+use crate::cmd::{cargo, exec, root};
 
 const PY_PACKAGES: &[&str] = &["azure-storage-blob", "azure-cosmos", "azure-eventgrid"];
 const AZURITE: &str = "azurite@3";
@@ -17,15 +17,17 @@ pub fn python() -> Result<PathBuf, String> {
     let stamp = venv.join(".installed");
     if !stamp.is_file() {
         exec(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
-        exec(Command::new(&py)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-            ])
-            .args(PY_PACKAGES))?;
+        exec(
+            Command::new(&py)
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                ])
+                .args(PY_PACKAGES),
+        )?;
         std::fs::write(&stamp, PY_PACKAGES.join("\n")).map_err(|e| e.to_string())?;
     }
     Ok(py)
@@ -52,9 +54,19 @@ pub fn azurite() -> Result<PathBuf, String> {
 pub fn run() -> Result<(), String> {
     let py = python()?;
     let azurite = azurite()?;
-    exec(cargo()
-        .args(["test", "-p", "e2e", "--no-fail-fast", "--", "--ignored"])
-        .env("INTEROP_PYTHON", &py)
-        .env("AZURITE_BLOB", &azurite)
-        .env("AZURE_WASI_WASM_DIR", wasm_dir()))
+    exec(
+        cargo()
+            // Same package selection as `cargo xtask test`, so nothing is compiled a second time.
+            .args([
+                "test",
+                "--workspace",
+                "--tests",
+                "--no-fail-fast",
+                "--",
+                "--ignored",
+            ])
+            .env("INTEROP_PYTHON", &py)
+            .env("AZURITE_BLOB", &azurite)
+            .env("AZURE_WASI_WASM_DIR", wasm_dir()),
+    )
 }

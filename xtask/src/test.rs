@@ -1,7 +1,7 @@
 //! `cargo xtask test` and `cargo xtask lint`.
 
 use crate::build::{build_guests, SAMPLES, TARGET};
-use crate::cmd::{cargo, output, exec};
+use crate::cmd::{cargo, exec, output};
 
 /// Guest library crates: their graph for wasm32-wasip1 must stay free of host networking.
 const GUEST_LIBS: &[&str] = &[
@@ -19,9 +19,11 @@ const FORBIDDEN: &[&str] = &["tokio", "reqwest", "hyper", "mio", "socket2"];
 pub fn run() -> Result<(), String> {
     let wasm_dir = build_guests()?;
     check_guest_dependencies()?;
-    exec(cargo()
-        .args(["test", "--workspace", "--no-fail-fast"])
-        .env("AZURE_WASI_WASM_DIR", &wasm_dir))?;
+    exec(
+        cargo()
+            .args(["test", "--workspace", "--no-fail-fast"])
+            .env("AZURE_WASI_WASM_DIR", &wasm_dir),
+    )?;
     crate::interop::run()
 }
 

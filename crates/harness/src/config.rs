@@ -307,11 +307,13 @@ fn to_emulators(table: toml::Table, base: &Path) -> Result<emulator::EmulatorsCo
         .try_into()
         .map_err(|e| format!("[emulators]: {e}; see crates/emulator/README.md for the keys"))?;
     if let Some(dir) = config.data_dir.take() {
-        config.data_dir = Some(if dir.is_absolute() { dir } else { base.join(dir) });
+        config.data_dir = Some(if dir.is_absolute() {
+            dir
+        } else {
+            base.join(dir)
+        });
     }
-    config
-        .validate()
-        .map_err(|e| format!("[emulators]: {e}"))?;
+    config.validate().map_err(|e| format!("[emulators]: {e}"))?;
     Ok(config)
 }
 
