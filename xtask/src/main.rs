@@ -2,6 +2,7 @@
 //!
 //! Dependency-free on purpose, so it compiles in a second on a fresh clone.
 
+mod bench;
 mod build;
 mod cmd;
 mod demo;
@@ -19,6 +20,7 @@ commands:
   test           build guests, check the guest dependency graph, run all tests and interop
   demo [--serve] run the article's scenario on the embedded emulators (--serve: keep serving)
   interop        run the interop tests against Microsoft's Azurite and Azure SDKs for Python
+  bench [--quick] measure sizes, instantiation, cold start, throughput vs native hyper, blob writes
   lint           cargo fmt --check and cargo clippy --all-targets -- -D warnings
 ";
 
@@ -31,6 +33,7 @@ fn main() -> ExitCode {
         Some("demo") => demo::run(args.iter().any(|a| a == "--serve")),
         Some("interop") => interop::run(),
         Some("lint") => test::lint(),
+        Some("bench") => bench::run(args.iter().any(|a| a == "--quick")),
         Some("help") | Some("--help") | Some("-h") | None => {
             print!("{USAGE}");
             Ok(())

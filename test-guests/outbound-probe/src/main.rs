@@ -50,6 +50,7 @@ mod raw {
 #[cfg(not(target_arch = "wasm32"))]
 mod raw {
     //! Host builds only type-check; the probe is meant for wasm32-wasip1.
+    #![allow(clippy::too_many_arguments, clippy::missing_safety_doc)]
     pub unsafe fn req(
         _: *const u8,
         _: usize,
