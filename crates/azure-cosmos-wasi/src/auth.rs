@@ -151,7 +151,7 @@ mod tests {
     use super::*;
     use serde_json::Value;
 
-    const VECTORS: &str = include_str!("../../../../shared/vectors/cosmos-master-key.json");
+    const VECTORS: &str = include_str!("../../../testdata/vectors/cosmos-master-key.json");
 
     #[test]
     fn microsoft_vectors_pass_exactly() {

@@ -143,8 +143,7 @@ mod tests {
     #[test]
     fn vector_body_shape() {
         let v: Value =
-            serde_json::from_str(include_str!("../../../../shared/vectors/eventgrid.json"))
-                .unwrap();
+            serde_json::from_str(include_str!("../../../testdata/vectors/eventgrid.json")).unwrap();
         let expected = &v["publish_request"]["body"][0];
         let event = EventGridEvent {
             id: "00000000-0000-0000-0000-000000000001".into(),

@@ -78,8 +78,7 @@ mod tests {
     #[test]
     fn microsoft_vector_passes_exactly() {
         let v: Value =
-            serde_json::from_str(include_str!("../../../../shared/vectors/eventgrid.json"))
-                .unwrap();
+            serde_json::from_str(include_str!("../../../testdata/vectors/eventgrid.json")).unwrap();
         for case in v["sas_cases"].as_array().unwrap() {
             let token = generate_sas_with_expiry_text(
                 case["endpoint"].as_str().unwrap(),

@@ -9,7 +9,7 @@ use common::Mock;
 use futures::executor::block_on;
 use serde_json::Value;
 
-const VECTORS: &str = include_str!("../../../../shared/vectors/eventgrid.json");
+const VECTORS: &str = include_str!("../../../testdata/vectors/eventgrid.json");
 
 #[test]
 fn eventgrid_schema_request_matches_the_sdk_recording() {

@@ -28,7 +28,6 @@ use std::{
 #[derive(Debug, Clone)]
 pub struct Seen {
     /// Upper-case method.
-
     pub method: String,
     /// The full URL.
     pub url: String,

@@ -182,7 +182,7 @@ mod tests {
     use super::*;
     use serde_json::Value;
 
-    const VECTORS: &str = include_str!("../../../../shared/vectors/storage-shared-key.json");
+    const VECTORS: &str = include_str!("../../../testdata/vectors/storage-shared-key.json");
 
     fn vector_request(case: &Value) -> Request {
         let method = match case["method"].as_str().unwrap() {

@@ -10,11 +10,9 @@ use serde_json::Value;
 fn vector() -> Value {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/vectors/cosmos-master-key.json"
+        "/../../testdata/vectors/cosmos-master-key.json"
     );
-    let text = std::fs::read_to_string(path)
-        .or_else(|_| std::fs::read_to_string("/work/shared/vectors/cosmos-master-key.json"))
-        .expect("read cosmos vector");
+    let text = std::fs::read_to_string(path).expect("read cosmos vector");
     serde_json::from_str(&text).expect("vector JSON")
 }
 

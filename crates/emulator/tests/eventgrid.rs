@@ -36,7 +36,7 @@ async fn publish(url: &str, headers: &[(&str, &str)], body: &serde_json::Value) 
 
 fn vectors() -> serde_json::Value {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/vectors/eventgrid.json");
+        .join("../../testdata/vectors/eventgrid.json");
     serde_json::from_str(&std::fs::read_to_string(path).expect("vector")).expect("json")
 }
 
