@@ -12,6 +12,12 @@ use crate::{Error, Limits, Result};
 /// wall-clock limit is checked at it.
 pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
 
+/// Bytes of each pooled linear memory kept resident between instances (a Rust guest's stack
+/// and data start at about 1.1 MiB).
+const KEEP_RESIDENT_MEMORY: usize = 2 << 20;
+/// Bytes of each pooled table kept resident between instances (100 000 elements fit).
+const KEEP_RESIDENT_TABLE: usize = 1 << 20;
+
 /// An engine set up for serving many short-lived instances.
 pub(crate) fn build_engine(limits: &Limits) -> Result<Engine> {
     let mut pool = PoolingAllocationConfig::default();
@@ -21,7 +27,13 @@ pub(crate) fn build_engine(limits: &Limits) -> Result<Engine> {
         .total_stacks(limits.max_instances)
         .total_component_instances(0)
         .max_memory_size(limits.memory_bytes)
-        .table_elements(100_000);
+        .table_elements(100_000)
+        // Reset a slot's memory and table with memset on reuse instead of madvise: no syscall
+        // and no page faults for the next request. With PAGEMAP_SCAN (Linux 6.7+) only the
+        // pages the guest really touched are reset.
+        .linear_memory_keep_resident(KEEP_RESIDENT_MEMORY)
+        .table_keep_resident(KEEP_RESIDENT_TABLE)
+        .pagemap_scan(wasmtime::Enabled::Auto);
     let mut config = Config::new();
     config
         .epoch_interruption(true)

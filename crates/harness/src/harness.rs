@@ -288,7 +288,7 @@ impl Harness {
         if let Ok(v) = http::HeaderValue::from_str(&server_timing(&timings)) {
             response.headers_mut().append("server-timing", v);
         }
-        tracing::info!(
+        tracing::debug!(
             route = %route,
             method = %parts.method,
             path = %path,

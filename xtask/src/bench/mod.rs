@@ -6,17 +6,11 @@
 //! native server, blob-write end to end against the embedded Blob emulator, and the harness's
 //! peak RSS. Prints a Markdown table and writes JSON to `<target>/bench/`.
 
-#[path = "bench_json.rs"]
 mod json;
-#[path = "bench_load.rs"]
 mod load;
-#[path = "bench_proc.rs"]
 mod procs;
-#[path = "bench_report.rs"]
 mod report;
-#[path = "bench_sizes.rs"]
 mod sizes;
-#[path = "bench_stats.rs"]
 mod stats;
 
 use std::path::Path;
@@ -126,8 +120,13 @@ pub fn run(quick: bool) -> Result<(), String> {
         "bench-native",
     ]))?;
     let wasm_dir = sizes::build_samples(&target)?;
-    let opt_dir = out.join("wasm-opt");
     let (wasm_opt, wasm_opt_version) = sizes::find_wasm_opt()?;
+    // One folder per wasm-opt version, so a new tool never reuses another's output.
+    let tool_tag: String = wasm_opt_version
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let opt_dir = out.join("wasm-opt").join(tool_tag);
     eprintln!(
         "optimising with {} ({wasm_opt_version})",
         wasm_opt.display()
