@@ -148,7 +148,7 @@ fn start_harness(config: &Path, addr: &str) -> Result<Running, String> {
         .env(
             "RUST_LOG",
             std::env::var("RUST_LOG").unwrap_or_else(|_| {
-                "warn,harness=info,harness::guest_stderr=info,emulator=info".into()
+                "warn,harness=info,harness::harness=debug,emulator=info".into()
             }),
         )
         .env("NO_COLOR", "1")
