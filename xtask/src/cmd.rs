@@ -53,8 +53,3 @@ fn show(cmd: &Command) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
-
-/// Same as [`exec`], for modules that have no `run` of their own.
-pub fn run(cmd: &mut Command) -> Result<(), String> {
-    exec(cmd)
-}

@@ -48,7 +48,7 @@ pub(crate) struct EpochTicker {
 }
 
 impl EpochTicker {
-    pub(crate) fn start(engine: Engine) -> Self {
+    pub(crate) fn start(engine: Engine) -> Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         std::thread::Builder::new()
@@ -59,8 +59,12 @@ impl EpochTicker {
                     engine.increment_epoch();
                 }
             })
-            .ok();
-        Self { stop }
+            .map_err(|e| {
+                Error::Engine(format!(
+                    "cannot start the epoch thread that enforces time limits: {e}"
+                ))
+            })?;
+        Ok(Self { stop })
     }
 }
 

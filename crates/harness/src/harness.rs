@@ -157,7 +157,7 @@ impl HarnessBuilder {
                 entrypoint,
             });
         }
-        let ticker = EpochTicker::start(engine.clone());
+        let ticker = EpochTicker::start(engine.clone())?;
         Ok(Harness {
             inner: Arc::new(Inner {
                 engine,

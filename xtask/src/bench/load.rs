@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::cmd::{output, run};
+use crate::cmd::{exec as run, output};
 
 /// What one load run measured.
 #[derive(Debug, Clone, Copy, Default)]

@@ -16,7 +16,7 @@ mod stats;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::cmd::{cargo, run as run_cmd};
+use crate::cmd::{cargo, exec as run_cmd};
 use crate::http_client::send;
 use load::Load;
 use procs::{start_announcing, start_harness, target_dir, Proc};

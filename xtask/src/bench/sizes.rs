@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::build::{optimise, wasm_opt, PROFILE, SAMPLES, TARGET};
-use crate::cmd::{cargo, run};
+use crate::cmd::{cargo, exec as run};
 
 /// One sample's sizes in bytes.
 #[derive(Debug, Clone)]
