@@ -193,6 +193,24 @@ pub fn wasm(name: &str) -> std::path::PathBuf {
     p
 }
 
+/// Path of a guest component built with
+/// `cargo build --target wasm32-wasip2 --profile wasm-release -p <name>`; fails the test with
+/// the fix when missing.
+///
+/// ```no_run
+/// let p = e2e::component("component-probe");
+/// assert!(p.is_file());
+/// ```
+pub fn component(name: &str) -> std::path::PathBuf {
+    let p = harness::guest_component(name);
+    assert!(
+        p.is_file(),
+        "{} is missing: run `cargo build --target wasm32-wasip2 --profile wasm-release -p {name}` first",
+        p.display()
+    );
+    p
+}
+
 /// Sends `req` over a real TCP connection to `base` (such as `http://127.0.0.1:3000`) and
 /// collects the response.
 ///

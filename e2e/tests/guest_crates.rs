@@ -1,4 +1,4 @@
-//! The guest crates (wasi-experimental-http, wagi, azure-core-wasi) exercised through the real
+//! The guest crates (azure-wasi-outbound, azure-wasi-handler, azure-wasi-core) exercised through the real
 //! `hello`, `echo` and `fetch` modules in the harness, against upstream servers on 127.0.0.1.
 //!
 //! Needs the guests built first: `cargo xtask build` (or set `AZURE_WASI_WASM_DIR`).

@@ -18,14 +18,31 @@ const KEEP_RESIDENT_MEMORY: usize = 2 << 20;
 /// Bytes of each pooled table kept resident between instances (100 000 elements fit).
 const KEEP_RESIDENT_TABLE: usize = 1 << 20;
 
+/// Core instances one component may hold (a Rust `wasm32-wasip2` component has about five:
+/// its code, the canonical-ABI shims and their fix-up).
+const CORE_INSTANCES_PER_COMPONENT: u32 = 16;
+/// Linear memories one component may hold (a Rust component has one; two with a preview1
+/// adapter).
+const MEMORIES_PER_COMPONENT: u32 = 2;
+/// Tables one component may hold (its code's table plus the shims' tables).
+const TABLES_PER_COMPONENT: u32 = 4;
+
 /// An engine set up for serving many short-lived instances.
+///
+/// At most `max_instances` requests run at once in either world: each running request holds
+/// one fiber stack (`total_stacks`) and a component request also one component instance slot.
+/// The core-instance, memory and table pools are sized so that `max_instances` components fit.
 pub(crate) fn build_engine(limits: &Limits) -> Result<Engine> {
+    let n = limits.max_instances;
     let mut pool = PoolingAllocationConfig::default();
-    pool.total_core_instances(limits.max_instances)
-        .total_memories(limits.max_instances)
-        .total_tables(limits.max_instances)
-        .total_stacks(limits.max_instances)
-        .total_component_instances(0)
+    pool.total_core_instances(n.saturating_mul(CORE_INSTANCES_PER_COMPONENT))
+        .total_memories(n.saturating_mul(MEMORIES_PER_COMPONENT))
+        .total_tables(n.saturating_mul(TABLES_PER_COMPONENT))
+        .total_stacks(n)
+        .total_component_instances(n)
+        .max_core_instances_per_component(CORE_INSTANCES_PER_COMPONENT)
+        .max_memories_per_component(MEMORIES_PER_COMPONENT)
+        .max_tables_per_component(TABLES_PER_COMPONENT)
         .max_memory_size(limits.memory_bytes)
         .table_elements(100_000)
         // Reset a slot's memory and table with memset on reuse instead of madvise: no syscall

@@ -5,19 +5,18 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
-use wasmtime::{Engine, Linker};
+use wasmtime::Engine;
 
 use crate::engine::{build_engine, EpochTicker};
-use crate::instance::{Outcome, PreparedModule, RequestState, RunInput, Timings};
-use crate::module_cache::{self, Source};
-use crate::outbound::{OutboundClient, OutboundPolicy};
+use crate::outbound::OutboundClient;
+use crate::outcome::{response_for, text};
+use crate::prepared::{prepare, Linkers, PreparedModule};
 use crate::routes::{Route, RouteTable};
-use crate::{
-    parse_cgi_output, AllowList, CacheConfig, CgiRequest, Error, HarnessConfig, Limits,
-    ModuleConfig, Result,
-};
+use crate::{CacheConfig, Error, HarnessConfig, Limits, ModuleConfig, Result};
 
-/// A WAGI host: routes requests to modules and runs each in a fresh instance.
+/// A host for WebAssembly HTTP handlers: routes requests to modules and runs each in a fresh
+/// instance. A route's module is either a WAGI module (`wasm32-wasip1`, CGI) or a `wasi:http`
+/// component (`wasm32-wasip2`); the file's header decides, and both are served the same way.
 ///
 /// Cheap to clone; clones share the engine and modules.
 ///
@@ -102,60 +101,23 @@ impl HarnessBuilder {
     /// ```
     pub fn build(self) -> Result<Harness> {
         let engine = build_engine(&self.limits)?;
-        let mut linker: Linker<RequestState> = Linker::new(&engine);
-        wasmtime_wasi::p1::add_to_linker_async(&mut linker, |s: &mut RequestState| s.wasi())
-            .map_err(|e| Error::Engine(e.to_string()))?;
-        crate::outbound::abi::add_to_linker(&mut linker)
-            .map_err(|e| Error::Engine(e.to_string()))?;
+        let linkers = Linkers::new(&engine)?;
         let mut modules = Vec::with_capacity(self.modules.len());
         let mut routes = Vec::with_capacity(self.modules.len());
         for config in self.modules {
-            let err = |message: String| Error::Module {
+            let route = Route::parse(&config.route).map_err(|message| Error::Module {
                 route: config.route.clone(),
                 path: config.module.clone(),
                 message,
-            };
-            let route = Route::parse(&config.route).map_err(err)?;
-            let allow = AllowList::parse(&config.allowed_hosts).map_err(err)?;
-            let wasm = std::fs::read(&config.module).map_err(|source| Error::Read {
-                path: config.module.clone(),
-                source,
             })?;
-            let started = std::time::Instant::now();
-            let (module, source) = module_cache::load(&engine, &wasm, &self.cache)
-                .map_err(|e| err(format!("does not compile: {e}")))?;
-            tracing::info!(
-                route = %config.route,
-                module = %config.module.display(),
-                from_cache = source == Source::Cache,
-                ms = started.elapsed().as_secs_f64() * 1000.0,
-                "module ready"
-            );
-            let pre = linker.instantiate_pre(&module).map_err(|e| {
-                err(format!(
-                    "cannot be linked: {e}; the harness provides wasi_snapshot_preview1 and wasi_experimental_http"
-                ))
-            })?;
-            let policy = Arc::new(OutboundPolicy {
-                route: config.route.clone(),
-                allow,
-                max_handles: config
-                    .http_max_concurrency
-                    .unwrap_or(self.limits.default_http_max_concurrency),
-                timeout: self.limits.outbound_timeout,
-                max_body: self.limits.max_outbound_body_bytes,
-            });
-            let entrypoint = config
-                .entrypoint
-                .clone()
-                .unwrap_or_else(|| "_start".to_string());
             routes.push(route);
-            modules.push(PreparedModule {
+            modules.push(prepare(
+                &engine,
+                &linkers,
                 config,
-                pre,
-                policy,
-                entrypoint,
-            });
+                &self.limits,
+                &self.cache,
+            )?);
         }
         let ticker = EpochTicker::start(engine.clone())?;
         Ok(Harness {
@@ -222,7 +184,9 @@ impl Harness {
         self.handle_from(request, loopback, loopback).await
     }
 
-    /// Handles a request from `peer` that arrived on `local`.
+    /// Handles a request from `peer` that arrived on `local`. A WAGI module sees them as
+    /// `REMOTE_ADDR`, `SERVER_NAME` and `SERVER_PORT`; a component sees `local` as the request's
+    /// authority when the request has no `Host` header.
     ///
     /// ```no_run
     /// # async fn demo(h: harness::Harness) {
@@ -249,48 +213,32 @@ impl Harness {
             );
         };
         let module = &self.inner.modules[index];
-        let (parts, body) = request.into_parts();
-        let cgi = CgiRequest {
-            parts: &parts,
-            body_len: body.len(),
-            script_name: &script_name,
-            path_info: &path_info,
-            matched_route: &module.config.route,
-            peer,
-            local,
-        };
-        let mut env = cgi.environment();
-        for (k, v) in &module.config.environment {
-            match env.iter_mut().find(|(name, _)| name == k) {
-                Some(slot) => slot.1 = v.clone(),
-                None => env.push((k.clone(), v.clone())),
+        let route = &module.config().route;
+        let method = request.method().clone();
+        let (outcome, timings, stderr) = match module {
+            PreparedModule::Wagi(m) => {
+                let (parts, body) = request.into_parts();
+                let input = m.input(&parts, body, &script_name, &path_info, peer, local);
+                m.run(
+                    &self.inner.engine,
+                    &self.inner.client,
+                    &self.inner.limits,
+                    input,
+                )
+                .await
             }
-        }
-        let args = argv(&module.config, &path, &script_name, parts.uri.query());
-        let input = RunInput {
-            env,
-            args,
-            stdin: body,
+            PreparedModule::Component(c) => c.run(&self.inner.limits, request, local).await,
         };
-        let (outcome, timings, stderr) = module
-            .run(
-                &self.inner.engine,
-                &self.inner.client,
-                &self.inner.limits,
-                input,
-            )
-            .await;
-        let route = &module.config.route;
         for line in String::from_utf8_lossy(&stderr).lines() {
             tracing::info!(target: "harness::guest_stderr", route = %route, "{line}");
         }
-        let mut response = self.response_for(outcome, route);
-        if let Ok(v) = http::HeaderValue::from_str(&server_timing(&timings)) {
+        let mut response = response_for(outcome, route, self.inner.limits.request_timeout);
+        if let Ok(v) = http::HeaderValue::from_str(&timings.header()) {
             response.headers_mut().append("server-timing", v);
         }
         tracing::debug!(
             route = %route,
-            method = %parts.method,
+            method = %method,
             path = %path,
             status = response.status().as_u16(),
             instantiate_us = timings.instantiate.as_secs_f64() * 1e6,
@@ -299,89 +247,4 @@ impl Harness {
         );
         response
     }
-
-    fn response_for(&self, outcome: Outcome, route: &str) -> Response<Bytes> {
-        match outcome {
-            Outcome::Finished(out) => match parse_cgi_output(out) {
-                Ok(r) => r,
-                Err(reason) => {
-                    tracing::warn!(route = %route, "invalid CGI output: {reason}");
-                    text(StatusCode::BAD_GATEWAY, &reason)
-                }
-            },
-            Outcome::Exited(code) => {
-                tracing::warn!(route = %route, "module exited with code {code}");
-                text(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    &format!("the handler exited with code {code}; see the server log"),
-                )
-            }
-            Outcome::Trapped(detail) => {
-                tracing::warn!(route = %route, "module trapped: {detail}");
-                text(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "the handler crashed (a WebAssembly trap); see the server log",
-                )
-            }
-            Outcome::TimedOut => {
-                tracing::warn!(route = %route, "module exceeded the time limit of {:?}", self.inner.limits.request_timeout);
-                text(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    &format!(
-                        "the handler did not finish within {:?}; it was stopped",
-                        self.inner.limits.request_timeout
-                    ),
-                )
-            }
-            Outcome::Busy => text(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "too many requests are running; try again shortly",
-            ),
-            Outcome::Failed(detail) => {
-                tracing::warn!(route = %route, "module failed to start: {detail}");
-                text(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "the handler could not start; see the server log",
-                )
-            }
-        }
-    }
-}
-
-fn argv(config: &ModuleConfig, path: &str, script_name: &str, query: Option<&str>) -> Vec<String> {
-    let items: Vec<String> = query
-        .unwrap_or("")
-        .split('&')
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect();
-    match &config.argv {
-        None => std::iter::once(path.to_string()).chain(items).collect(),
-        Some(template) => template
-            .split_whitespace()
-            .flat_map(|word| match word {
-                "${ARGS}" => items.clone(),
-                _ => vec![word.replace("${SCRIPT_NAME}", script_name)],
-            })
-            .collect(),
-    }
-}
-
-fn server_timing(t: &Timings) -> String {
-    format!(
-        "instantiate;dur={:.3}, run;dur={:.3}",
-        t.instantiate.as_secs_f64() * 1e3,
-        t.run.as_secs_f64() * 1e3
-    )
-}
-
-/// A plain-text response.
-pub(crate) fn text(status: StatusCode, body: &str) -> Response<Bytes> {
-    let mut r = Response::new(Bytes::from(format!("{body}\n")));
-    *r.status_mut() = status;
-    r.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    r
 }

@@ -1,7 +1,8 @@
-//! Running one request in a fresh instance of a pre-instantiated module.
+//! Running one request in a fresh instance of a pre-instantiated WAGI module.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 use wasmtime::{Engine, InstancePre, Store, Trap, UpdateDeadline};
@@ -10,10 +11,11 @@ use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
 
 use crate::outbound::{abi::HasOutbound, OutboundClient, OutboundPolicy, OutboundState};
-use crate::ModuleConfig;
+use crate::outcome::{Outcome, Timings};
+use crate::{CgiRequest, ModuleConfig};
 
-/// Largest stderr kept from one request for the log.
-const MAX_STDERR: usize = 64 << 10;
+/// Largest stderr kept from one request for the log (both worlds).
+pub(crate) const MAX_STDERR: usize = 64 << 10;
 
 /// A request's store data: WASI and the outbound handles.
 pub struct RequestState {
@@ -33,35 +35,12 @@ impl HasOutbound for RequestState {
     }
 }
 
-/// A module ready to serve: compiled, linked and pre-instantiated.
-pub(crate) struct PreparedModule {
+/// A WAGI module ready to serve: compiled, linked and pre-instantiated.
+pub(crate) struct WagiModule {
     pub(crate) config: ModuleConfig,
     pub(crate) pre: InstancePre<RequestState>,
     pub(crate) policy: Arc<OutboundPolicy>,
     pub(crate) entrypoint: String,
-}
-
-/// How a run ended.
-pub(crate) enum Outcome {
-    /// The module finished (returned or `proc_exit(0)`); this is what it wrote.
-    Finished(Bytes),
-    /// It exited with a non-zero code.
-    Exited(i32),
-    /// It trapped.
-    Trapped(String),
-    /// It ran past the wall-clock limit.
-    TimedOut,
-    /// No instance slot was free.
-    Busy,
-    /// It could not start.
-    Failed(String),
-}
-
-/// Timings of one run.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Timings {
-    pub(crate) instantiate: Duration,
-    pub(crate) run: Duration,
 }
 
 /// Inputs of one run.
@@ -71,7 +50,46 @@ pub(crate) struct RunInput {
     pub(crate) stdin: Bytes,
 }
 
-impl PreparedModule {
+impl WagiModule {
+    /// The CGI inputs of a request: WAGI's environment then the module's own, argv, stdin.
+    pub(crate) fn input(
+        &self,
+        parts: &http::request::Parts,
+        body: Bytes,
+        script_name: &str,
+        path_info: &str,
+        peer: SocketAddr,
+        local: SocketAddr,
+    ) -> RunInput {
+        let cgi = CgiRequest {
+            parts,
+            body_len: body.len(),
+            script_name,
+            path_info,
+            matched_route: &self.config.route,
+            peer,
+            local,
+        };
+        let mut env = cgi.environment();
+        for (k, v) in &self.config.environment {
+            match env.iter_mut().find(|(name, _)| name == k) {
+                Some(slot) => slot.1 = v.clone(),
+                None => env.push((k.clone(), v.clone())),
+            }
+        }
+        let args = argv(
+            &self.config,
+            parts.uri.path(),
+            script_name,
+            parts.uri.query(),
+        );
+        RunInput {
+            env,
+            args,
+            stdin: body,
+        }
+    }
+
     /// Runs the module once for a request.
     pub(crate) async fn run(
         &self,
@@ -89,14 +107,8 @@ impl PreparedModule {
             .stdin(MemoryInputPipe::new(input.stdin))
             .stdout(stdout.clone())
             .stderr(stderr.clone());
-        for (guest, host) in &self.config.volumes {
-            if let Err(e) = builder.preopened_dir(host, guest, FsPerms::ReadWrite) {
-                return (
-                    Outcome::Failed(format!("cannot open volume {guest}: {e}")),
-                    Timings::default(),
-                    Bytes::new(),
-                );
-            }
+        if let Err(detail) = preopen_volumes(&mut builder, &self.config) {
+            return (Outcome::Failed(detail), Timings::default(), Bytes::new());
         }
         let state = RequestState {
             wasi: builder.build_p1(),
@@ -104,14 +116,7 @@ impl PreparedModule {
         };
         let mut store = Store::new(engine, state);
         let deadline = Instant::now() + limits.request_timeout;
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(move |_| {
-            Ok(if Instant::now() >= deadline {
-                UpdateDeadline::Interrupt
-            } else {
-                UpdateDeadline::Yield(1)
-            })
-        });
+        set_deadline(&mut store, deadline);
 
         let started = Instant::now();
         let mut timings = Timings::default();
@@ -153,7 +158,33 @@ impl PreparedModule {
     }
 }
 
-fn classify(e: wasmtime::Error) -> Outcome {
+/// Preopens the module's `volumes` read-write (both worlds).
+pub(crate) fn preopen_volumes(
+    builder: &mut WasiCtxBuilder,
+    config: &ModuleConfig,
+) -> Result<(), String> {
+    for (guest, host) in &config.volumes {
+        builder
+            .preopened_dir(host, guest, FsPerms::ReadWrite)
+            .map_err(|e| format!("cannot open volume {guest}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// Makes the guest yield to the executor at every epoch tick and stop (a trap) at `deadline`.
+pub(crate) fn set_deadline<T>(store: &mut Store<T>, deadline: Instant) {
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |_| {
+        Ok(if Instant::now() >= deadline {
+            UpdateDeadline::Interrupt
+        } else {
+            UpdateDeadline::Yield(1)
+        })
+    });
+}
+
+/// How a run that returned `e` ended.
+pub(crate) fn classify(e: wasmtime::Error) -> Outcome {
     if let Some(exit) = e.downcast_ref::<I32Exit>() {
         return if exit.0 == 0 {
             Outcome::Finished(Bytes::new())
@@ -170,4 +201,23 @@ fn classify(e: wasmtime::Error) -> Outcome {
         return Outcome::Busy;
     }
     Outcome::Trapped(format!("{e:?}"))
+}
+
+fn argv(config: &ModuleConfig, path: &str, script_name: &str, query: Option<&str>) -> Vec<String> {
+    let items: Vec<String> = query
+        .unwrap_or("")
+        .split('&')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    match &config.argv {
+        None => std::iter::once(path.to_string()).chain(items).collect(),
+        Some(template) => template
+            .split_whitespace()
+            .flat_map(|word| match word {
+                "${ARGS}" => items.clone(),
+                _ => vec![word.replace("${SCRIPT_NAME}", script_name)],
+            })
+            .collect(),
+    }
 }

@@ -1,4 +1,4 @@
-//! `harness`: serve WAGI modules from a `modules.toml` / `wagi.toml`.
+//! `harness`: serve WAGI modules and `wasi:http` components from a `modules.toml` / `wagi.toml`.
 
 use std::path::PathBuf;
 
@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(
     version,
-    about = "Run wasm32-wasip1 HTTP handlers the way WAGI does, on wasmtime"
+    about = "Run WebAssembly HTTP handlers on wasmtime: WAGI modules (wasm32-wasip1) and wasi:http components (wasm32-wasip2)"
 )]
 struct Cli {
     #[command(subcommand)]

@@ -13,7 +13,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use crate::harness::text;
+use crate::outcome::text;
 use crate::{Error, Harness, Result};
 
 /// A running server. Dropping it leaves it running; call [`Server::shutdown`] to stop it.

@@ -3,16 +3,13 @@
 //! The body is copied chunk by chunk from the storage response to stdout. Settings come from
 //! the environment: `STORAGE_ACCOUNT`, `STORAGE_MASTER_KEY`, optional `STORAGE_ENDPOINT`.
 
-use http::{Method, StatusCode};
-use wagi::{BoxError, Response};
+use azure_wasi::{Method, StatusCode};
+use azure_wasi::Response;
 
-fn main() {
-    wagi::run(handle)
-}
-
-fn handle(req: wagi::Request) -> Result<Response, BoxError> {
+#[azure_wasi::handler]
+async fn handle(req: azure_wasi::Request) -> azure_wasi::Result<Response> {
     if req.method() != Method::GET && req.method() != Method::HEAD {
-        return Err(wagi::Error::with_status(
+        return Err(azure_wasi::Error::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "use GET /blob?container=<name>&blob=<name>",
         )
@@ -20,18 +17,18 @@ fn handle(req: wagi::Request) -> Result<Response, BoxError> {
     }
     let container = req.require_query("container")?.to_string();
     let blob = req.require_query("blob")?.to_string();
-    azure_core_wasi::block_on(read(container, blob))
+    read(container, blob).await
 }
 
-async fn read(container: String, blob: String) -> Result<Response, BoxError> {
-    let settings = azure_storage_wasi::StorageSettings::from_env().map_err(to_wagi)?;
+async fn read(container: String, blob: String) -> azure_wasi::Result<Response> {
+    let settings = azure_wasi::storage::StorageSettings::from_env().map_err(to_wagi)?;
     let client = settings
-        .blob_client(&container, &blob, azure_core_wasi::client_options())
+        .blob_client(&container, &blob, azure_wasi::azure::client_options())
         .map_err(to_wagi)?;
-    let download = match azure_storage_wasi::open_download(&client).await {
+    let download = match azure_wasi::storage::open_download(&client).await {
         Ok(d) => d,
         Err(e) if e.http_status() == Some(404) => {
-            return Err(wagi::Error::with_status(
+            return Err(azure_wasi::Error::new(
                 StatusCode::NOT_FOUND,
                 format!(
                     "there is no blob {blob:?} in container {container:?}: write it first (POST /blob?container=..&blob=..)"
@@ -47,7 +44,7 @@ async fn read(container: String, blob: String) -> Result<Response, BoxError> {
         .unwrap_or_else(|| "application/octet-stream".to_string());
     let etag = download.etag.clone();
     let mut response = Response::stream(
-        azure_core_wasi::BlockingReader::new(download.into_body()),
+        azure_wasi::azure::BlockingReader::new(download.into_body()),
         &content_type,
     );
     if let Some(etag) = etag {
@@ -57,8 +54,8 @@ async fn read(container: String, blob: String) -> Result<Response, BoxError> {
 }
 
 /// Maps a storage error to a status and a message that says what to do.
-fn to_wagi(e: azure_storage_wasi::Error) -> wagi::Error {
-    use azure_storage_wasi::Error as E;
+fn to_wagi(e: azure_wasi::storage::Error) -> azure_wasi::Error {
+    use azure_wasi::storage::Error as E;
     let status = match &e {
         E::InvalidName { .. } => StatusCode::BAD_REQUEST,
         E::MissingSetting { .. } | E::InvalidKey { .. } | E::InvalidEndpoint { .. } | E::Sas(_) => {
@@ -67,5 +64,5 @@ fn to_wagi(e: azure_storage_wasi::Error) -> wagi::Error {
         E::Io(_) | E::Azure(_) => StatusCode::BAD_GATEWAY,
     };
     eprintln!("blob-read: {e}");
-    wagi::Error::with_status(status, e.to_string())
+    azure_wasi::Error::new(status, e.to_string())
 }

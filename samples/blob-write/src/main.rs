@@ -5,17 +5,14 @@
 //! upload never sits in memory twice. Settings come from the environment: `STORAGE_ACCOUNT`,
 //! `STORAGE_MASTER_KEY`, optional `STORAGE_ENDPOINT`.
 
-use http::{Method, StatusCode};
+use azure_wasi::{Method, StatusCode};
 use std::io::Read;
-use wagi::{BoxError, Response};
+use azure_wasi::Response;
 
-fn main() {
-    wagi::run(handle)
-}
-
-fn handle(req: wagi::Request) -> Result<Response, BoxError> {
+#[azure_wasi::handler]
+async fn handle(req: azure_wasi::Request) -> azure_wasi::Result<Response> {
     if req.method() != Method::POST && req.method() != Method::PUT {
-        return Err(wagi::Error::with_status(
+        return Err(azure_wasi::Error::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "use POST /blob?container=<name>&blob=<name> with the content as the body",
         )
@@ -39,11 +36,11 @@ fn handle(req: wagi::Request) -> Result<Response, BoxError> {
         return Err(empty_body().into());
     }
     let reader = (&first[..n]).chain(body);
-    azure_core_wasi::block_on(store(container, blob, content_type, reader))
+    store(container, blob, content_type, reader).await
 }
 
-fn empty_body() -> wagi::Error {
-    wagi::Error::with_status(
+fn empty_body() -> azure_wasi::Error {
+    azure_wasi::Error::new(
         StatusCode::BAD_REQUEST,
         "the request body is empty: send the blob content as the body (e.g. curl --data-binary @file)",
     )
@@ -54,9 +51,9 @@ async fn store(
     blob: String,
     content_type: String,
     reader: impl Read,
-) -> Result<Response, BoxError> {
-    let settings = azure_storage_wasi::StorageSettings::from_env().map_err(to_wagi)?;
-    let options = azure_core_wasi::client_options();
+) -> azure_wasi::Result<Response> {
+    let settings = azure_wasi::storage::StorageSettings::from_env().map_err(to_wagi)?;
+    let options = azure_wasi::azure::client_options();
     let container_client = settings
         .container_client(&container, options.clone())
         .map_err(to_wagi)?;
@@ -70,7 +67,7 @@ async fn store(
         .blob_client(&container, &blob, options)
         .map_err(to_wagi)?;
     let summary =
-        azure_storage_wasi::upload_from_reader(&blob_client, reader, Some(&content_type), None)
+        azure_wasi::storage::upload_from_reader(&blob_client, reader, Some(&content_type), None)
             .await
             .map_err(to_wagi)?;
     let answer = serde_json::json!({
@@ -86,8 +83,8 @@ async fn store(
 }
 
 /// Maps a storage error to a status and a message that says what to do.
-fn to_wagi(e: azure_storage_wasi::Error) -> wagi::Error {
-    use azure_storage_wasi::Error as E;
+fn to_wagi(e: azure_wasi::storage::Error) -> azure_wasi::Error {
+    use azure_wasi::storage::Error as E;
     let status = match &e {
         E::InvalidName { .. } => StatusCode::BAD_REQUEST,
         E::MissingSetting { .. } | E::InvalidKey { .. } | E::InvalidEndpoint { .. } | E::Sas(_) => {
@@ -97,5 +94,5 @@ fn to_wagi(e: azure_storage_wasi::Error) -> wagi::Error {
         E::Azure(_) => StatusCode::BAD_GATEWAY,
     };
     eprintln!("blob-write: {e}");
-    wagi::Error::with_status(status, e.to_string())
+    azure_wasi::Error::new(status, e.to_string())
 }

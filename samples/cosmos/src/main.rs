@@ -9,16 +9,13 @@
 //! `collection` defaults to `items`; the database is `COSMOS_DATABASE` (default `wagi`).
 //! Settings: `COSMOS_ENDPOINT` (or `COSMOS_ACCOUNT`) and `COSMOS_MASTER_KEY`.
 
-use azure_cosmos_wasi::{ContainerClient, CosmosClient, Query};
-use http::{Method, StatusCode};
+use azure_wasi::cosmos::{ContainerClient, CosmosClient, Query};
+use azure_wasi::{Method, StatusCode};
 use serde_json::{json, Value};
-use wagi::{BoxError, Response};
+use azure_wasi::Response;
 
-fn main() {
-    wagi::run(handle)
-}
-
-fn handle(mut req: wagi::Request) -> Result<Response, BoxError> {
+#[azure_wasi::handler]
+async fn handle(mut req: azure_wasi::Request) -> azure_wasi::Result<Response> {
     let collection = req.query("collection").unwrap_or("items").to_string();
     let id = req.query("id").map(str::to_string);
     let method = req.method();
@@ -37,7 +34,7 @@ fn handle(mut req: wagi::Request) -> Result<Response, BoxError> {
     } else {
         None
     };
-    azure_core_wasi::block_on(async move {
+    async move {
         let container = open(&collection).await?;
         match (method, id, body) {
             (m, _, Some(doc)) if m == Method::POST || m == Method::PUT => {
@@ -53,21 +50,21 @@ fn handle(mut req: wagi::Request) -> Result<Response, BoxError> {
                 Ok(Response::json(&json!({ "deleted": id }))?)
             }
             (Method::DELETE, None, _) => Err(bad("DELETE needs ?id=<document id>").into()),
-            _ => Err(wagi::Error::with_status(
+            _ => Err(azure_wasi::Error::new(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "use POST (write), GET (read/list/query) or DELETE",
             )
             .into()),
         }
-    })
+    }.await
 }
 
-fn bad(message: &str) -> wagi::Error {
-    wagi::Error::with_status(StatusCode::BAD_REQUEST, message)
+fn bad(message: &str) -> azure_wasi::Error {
+    azure_wasi::Error::new(StatusCode::BAD_REQUEST, message)
 }
 
 /// Field names go into the query text, so only plain identifiers are accepted.
-fn check_field(field: &str) -> Result<String, wagi::Error> {
+fn check_field(field: &str) -> Result<String, azure_wasi::Error> {
     let mut chars = field.chars();
     let ok = chars
         .next()
@@ -82,9 +79,9 @@ fn check_field(field: &str) -> Result<String, wagi::Error> {
     }
 }
 
-async fn open(collection: &str) -> Result<ContainerClient, BoxError> {
+async fn open(collection: &str) -> azure_wasi::Result<ContainerClient> {
     let database = std::env::var("COSMOS_DATABASE").unwrap_or_else(|_| "wagi".to_string());
-    let client = CosmosClient::from_env(azure_core_wasi::client_options()).map_err(to_wagi)?;
+    let client = CosmosClient::from_env(azure_wasi::azure::client_options()).map_err(to_wagi)?;
     let db = client
         .create_database_if_not_exists(&database)
         .await
@@ -95,7 +92,7 @@ async fn open(collection: &str) -> Result<ContainerClient, BoxError> {
         .map_err(to_wagi)?)
 }
 
-async fn write(container: &ContainerClient, doc: Value) -> Result<Response, BoxError> {
+async fn write(container: &ContainerClient, doc: Value) -> azure_wasi::Result<Response> {
     let id = match doc.get("id") {
         Some(Value::String(id)) if !id.is_empty() => id.clone(),
         _ => return Err(bad("the JSON body needs a non-empty string \"id\" field").into()),
@@ -113,7 +110,7 @@ async fn write(container: &ContainerClient, doc: Value) -> Result<Response, BoxE
     Ok(Response::json(&stored)?.with_status(status))
 }
 
-async fn read(container: &ContainerClient, id: &str) -> Result<Response, BoxError> {
+async fn read(container: &ContainerClient, id: &str) -> azure_wasi::Result<Response> {
     match container.read_item(id, id).await {
         Ok(r) => {
             let etag = r.etag.clone();
@@ -124,7 +121,7 @@ async fn read(container: &ContainerClient, id: &str) -> Result<Response, BoxErro
             }
             Ok(response)
         }
-        Err(e) if e.is_not_found() => Err(wagi::Error::with_status(
+        Err(e) if e.is_not_found() => Err(azure_wasi::Error::new(
             StatusCode::NOT_FOUND,
             format!(
                 "no document with id {id:?} in collection {:?}: POST it first",
@@ -139,7 +136,7 @@ async fn read(container: &ContainerClient, id: &str) -> Result<Response, BoxErro
 async fn list(
     container: &ContainerClient,
     filter: Option<(String, String)>,
-) -> Result<Response, BoxError> {
+) -> azure_wasi::Result<Response> {
     let docs: Vec<Value> = match filter {
         Some((field, value)) => {
             let query = Query::from(format!("SELECT * FROM c WHERE c.{field} = @value"))
@@ -156,8 +153,8 @@ async fn list(
 }
 
 /// Maps a Cosmos error to a status and a message that says what to do.
-fn to_wagi(e: azure_cosmos_wasi::Error) -> wagi::Error {
-    use azure_cosmos_wasi::Error as E;
+fn to_wagi(e: azure_wasi::cosmos::Error) -> azure_wasi::Error {
+    use azure_wasi::cosmos::Error as E;
     let status = match &e {
         E::InvalidId { .. } | E::Json(_) => StatusCode::BAD_REQUEST,
         E::Service { status: 409, .. } => StatusCode::CONFLICT,
@@ -169,5 +166,5 @@ fn to_wagi(e: azure_cosmos_wasi::Error) -> wagi::Error {
         }
     };
     eprintln!("cosmos: {e}");
-    wagi::Error::with_status(status, e.to_string())
+    azure_wasi::Error::new(status, e.to_string())
 }

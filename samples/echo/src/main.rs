@@ -3,8 +3,10 @@
 
 use serde_json::{json, Map, Value};
 
-fn main() {
-    wagi::run(|mut req| -> Result<_, wagi::BoxError> {
+/// Any method, any path: the request as JSON.
+#[azure_wasi::handler]
+fn handle(mut req: azure_wasi::Request) -> azure_wasi::Result<impl azure_wasi::IntoResponse> {
+    {
         let query: Vec<Value> = req
             .query_pairs()
             .iter()
@@ -34,7 +36,7 @@ fn main() {
             None
         };
         let body = String::from_utf8_lossy(req.body()?).into_owned();
-        Ok(wagi::Json(json!({
+        Ok(azure_wasi::Json(json!({
             "method": method,
             "path": path,
             "raw_path": raw_path,
@@ -45,5 +47,5 @@ fn main() {
             "body": body,
             "json": parsed,
         })))
-    })
+    }
 }

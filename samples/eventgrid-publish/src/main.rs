@@ -5,18 +5,15 @@
 //! Settings: `STORAGE_ACCOUNT`, `STORAGE_MASTER_KEY`, optional `STORAGE_ENDPOINT`;
 //! `EVENTGRID_ENDPOINT`, `EVENTGRID_KEY` (or `EVENTGRID_SAS_TOKEN`); optional `EVENT_TYPE`.
 
-use azure_eventgrid_wasi::{EventGridEvent, EventGridPublisher, StorageBlobCreatedEventData};
-use http::{Method, StatusCode};
+use azure_wasi::eventgrid::{EventGridEvent, EventGridPublisher, StorageBlobCreatedEventData};
+use azure_wasi::{Method, StatusCode};
 use std::io::Read;
-use wagi::{BoxError, Response};
+use azure_wasi::Response;
 
-fn main() {
-    wagi::run(handle)
-}
-
-fn handle(req: wagi::Request) -> Result<Response, BoxError> {
+#[azure_wasi::handler]
+async fn handle(req: azure_wasi::Request) -> azure_wasi::Result<Response> {
     if req.method() != Method::POST {
-        return Err(wagi::Error::with_status(
+        return Err(azure_wasi::Error::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "use POST /publish?container=<name>&blob=<name> with the content as the body",
         )
@@ -32,14 +29,14 @@ fn handle(req: wagi::Request) -> Result<Response, BoxError> {
     let mut body = req.into_body_reader();
     let mut first = [0u8; 1];
     if body.read(&mut first)? == 0 {
-        return Err(wagi::Error::with_status(
+        return Err(azure_wasi::Error::new(
             StatusCode::BAD_REQUEST,
             "the request body is empty: send the content to store as the body",
         )
         .into());
     }
     let reader = (&first[..]).chain(body);
-    azure_core_wasi::block_on(store_and_publish(container, blob, content_type, reader))
+    store_and_publish(container, blob, content_type, reader).await
 }
 
 async fn store_and_publish(
@@ -47,12 +44,12 @@ async fn store_and_publish(
     blob: String,
     content_type: String,
     reader: impl Read,
-) -> Result<Response, BoxError> {
+) -> azure_wasi::Result<Response> {
     // Check every setting before writing anything.
-    let settings = azure_storage_wasi::StorageSettings::from_env().map_err(storage_err)?;
+    let settings = azure_wasi::storage::StorageSettings::from_env().map_err(storage_err)?;
     let publisher =
-        EventGridPublisher::from_env(azure_core_wasi::client_options()).map_err(eventgrid_err)?;
-    let options = azure_core_wasi::client_options();
+        EventGridPublisher::from_env(azure_wasi::azure::client_options()).map_err(eventgrid_err)?;
+    let options = azure_wasi::azure::client_options();
 
     let container_client = settings
         .container_client(&container, options.clone())
@@ -66,7 +63,7 @@ async fn store_and_publish(
         .blob_client(&container, &blob, options)
         .map_err(storage_err)?;
     let summary =
-        azure_storage_wasi::upload_from_reader(&blob_client, reader, Some(&content_type), None)
+        azure_wasi::storage::upload_from_reader(&blob_client, reader, Some(&content_type), None)
             .await
             .map_err(storage_err)?;
 
@@ -108,25 +105,25 @@ async fn store_and_publish(
     Ok(Response::json(&answer)?.with_status(StatusCode::CREATED))
 }
 
-fn storage_err(e: azure_storage_wasi::Error) -> wagi::Error {
-    use azure_storage_wasi::Error as E;
+fn storage_err(e: azure_wasi::storage::Error) -> azure_wasi::Error {
+    use azure_wasi::storage::Error as E;
     let status = match &e {
         E::InvalidName { .. } | E::Io(_) => StatusCode::BAD_REQUEST,
         E::Azure(_) => StatusCode::BAD_GATEWAY,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
     eprintln!("eventgrid-publish: storage: {e}");
-    wagi::Error::with_status(status, e.to_string())
+    azure_wasi::Error::new(status, e.to_string())
 }
 
-fn eventgrid_err(e: azure_eventgrid_wasi::Error) -> wagi::Error {
-    use azure_eventgrid_wasi::Error as E;
+fn eventgrid_err(e: azure_wasi::eventgrid::Error) -> azure_wasi::Error {
+    use azure_wasi::eventgrid::Error as E;
     let status = match &e {
         E::Service { .. } | E::Transport(_) => StatusCode::BAD_GATEWAY,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
     eprintln!("eventgrid-publish: eventgrid: {e}");
-    wagi::Error::with_status(
+    azure_wasi::Error::new(
         status,
         format!("{e} (the blob may already be stored; publishing the event failed)"),
     )

@@ -8,20 +8,17 @@
 //!
 //! Settings: `STORAGE_*` (to read blobs) and `COSMOS_*` (to record them).
 
-use azure_eventgrid_wasi::{options_handshake, parse_delivery, ReceivedEvent, SystemEvent};
+use azure_wasi::eventgrid::{options_handshake, parse_delivery, ReceivedEvent, SystemEvent};
 use futures::StreamExt;
-use http::{Method, StatusCode};
+use azure_wasi::{Method, StatusCode};
 use serde_json::{json, Value};
-use wagi::{BoxError, Response};
+use azure_wasi::Response;
 
 /// How many bytes of a text blob are copied into the Cosmos document.
 const PREVIEW_BYTES: usize = 256;
 
-fn main() {
-    wagi::run(handle)
-}
-
-fn handle(mut req: wagi::Request) -> Result<Response, BoxError> {
+#[azure_wasi::handler]
+async fn handle(mut req: azure_wasi::Request) -> azure_wasi::Result<Response> {
     if req.method() == Method::OPTIONS {
         let origin = req.header("webhook-request-origin").map(str::to_string);
         return match options_handshake(origin.as_deref()) {
@@ -32,7 +29,7 @@ fn handle(mut req: wagi::Request) -> Result<Response, BoxError> {
                 }
                 Ok(response)
             }
-            None => Err(wagi::Error::with_status(
+            None => Err(azure_wasi::Error::new(
                 StatusCode::BAD_REQUEST,
                 "OPTIONS needs a WebHook-Request-Origin header (CloudEvents webhook handshake)",
             )
@@ -40,7 +37,7 @@ fn handle(mut req: wagi::Request) -> Result<Response, BoxError> {
         };
     }
     if req.method() != Method::POST {
-        return Err(wagi::Error::with_status(
+        return Err(azure_wasi::Error::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "EventGrid delivers with POST (and validates CloudEvents endpoints with OPTIONS)",
         )
@@ -48,14 +45,14 @@ fn handle(mut req: wagi::Request) -> Result<Response, BoxError> {
     }
     let body = req.body()?.clone();
     if body.is_empty() {
-        return Err(wagi::Error::with_status(
+        return Err(azure_wasi::Error::new(
             StatusCode::BAD_REQUEST,
             "the request body is empty: EventGrid sends a JSON array of events",
         )
         .into());
     }
     let delivery = parse_delivery(&body).map_err(|e| {
-        wagi::Error::with_status(
+        azure_wasi::Error::new(
             StatusCode::BAD_REQUEST,
             format!("{e}: send EventGrid or CloudEvents JSON"),
         )
@@ -64,10 +61,10 @@ fn handle(mut req: wagi::Request) -> Result<Response, BoxError> {
         eprintln!("eventgrid-webhook: answered the subscription validation handshake");
         return Ok(Response::json(&answer)?);
     }
-    azure_core_wasi::block_on(handle_events(delivery.events()))
+    handle_events(delivery.events()).await
 }
 
-async fn handle_events(events: Vec<ReceivedEvent>) -> Result<Response, BoxError> {
+async fn handle_events(events: Vec<ReceivedEvent>) -> azure_wasi::Result<Response> {
     let mut recorded = Vec::new();
     let mut ignored = Vec::new();
     let mut sinks: Option<Sinks> = None;
@@ -93,16 +90,16 @@ async fn handle_events(events: Vec<ReceivedEvent>) -> Result<Response, BoxError>
 
 /// The clients an event needs, opened once per delivery.
 struct Sinks {
-    storage: azure_storage_wasi::StorageSettings,
-    cosmos: azure_cosmos_wasi::ContainerClient,
+    storage: azure_wasi::storage::StorageSettings,
+    cosmos: azure_wasi::cosmos::ContainerClient,
 }
 
 impl Sinks {
-    async fn open() -> Result<Self, BoxError> {
-        let storage = azure_storage_wasi::StorageSettings::from_env().map_err(storage_err)?;
+    async fn open() -> azure_wasi::Result<Self> {
+        let storage = azure_wasi::storage::StorageSettings::from_env().map_err(storage_err)?;
         let database = env_or("COSMOS_DATABASE", "wagi");
         let collection = env_or("COSMOS_COLLECTION", "blobs");
-        let client = azure_cosmos_wasi::CosmosClient::from_env(azure_core_wasi::client_options())
+        let client = azure_wasi::cosmos::CosmosClient::from_env(azure_wasi::azure::client_options())
             .map_err(cosmos_err)?;
         let db = client
             .create_database_if_not_exists(&database)
@@ -130,12 +127,12 @@ async fn record_blob(
     container: &str,
     blob: &str,
     event_content_type: Option<String>,
-) -> Result<Value, BoxError> {
+) -> azure_wasi::Result<Value> {
     let client = sinks
         .storage
-        .blob_client(container, blob, azure_core_wasi::client_options())
+        .blob_client(container, blob, azure_wasi::azure::client_options())
         .map_err(storage_err)?;
-    let download = azure_storage_wasi::open_download(&client)
+    let download = azure_wasi::storage::open_download(&client)
         .await
         .map_err(storage_err)?;
     let content_type = download.content_type.clone().or(event_content_type);
@@ -181,7 +178,7 @@ async fn record_blob(
     Ok(doc)
 }
 
-fn storage_err(e: azure_storage_wasi::Error) -> wagi::Error {
+fn storage_err(e: azure_wasi::storage::Error) -> azure_wasi::Error {
     eprintln!("eventgrid-webhook: storage: {e}");
     let status = match e.http_status() {
         // EventGrid retries deliveries answered with 5xx; a missing blob will not appear later.
@@ -189,16 +186,16 @@ fn storage_err(e: azure_storage_wasi::Error) -> wagi::Error {
         Some(_) => StatusCode::BAD_GATEWAY,
         None => StatusCode::INTERNAL_SERVER_ERROR,
     };
-    wagi::Error::with_status(status, format!("reading the blob failed: {e}"))
+    azure_wasi::Error::new(status, format!("reading the blob failed: {e}"))
 }
 
-fn cosmos_err(e: azure_cosmos_wasi::Error) -> wagi::Error {
+fn cosmos_err(e: azure_wasi::cosmos::Error) -> azure_wasi::Error {
     eprintln!("eventgrid-webhook: cosmos: {e}");
     let status = match e.status() {
         Some(_) => StatusCode::BAD_GATEWAY,
         None => StatusCode::INTERNAL_SERVER_ERROR,
     };
-    wagi::Error::with_status(
+    azure_wasi::Error::new(
         status,
         format!("recording the blob in Cosmos DB failed: {e}"),
     )

@@ -5,12 +5,12 @@
 //! `&via=binding` skips `azure_core` and uses `wasi_experimental_http` directly, passing every
 //! value of repeated response headers through unchanged.
 //!
-//! Errors map through `wagi::run`: no `url` is a 400, a host not in `allowed_hosts` a 502
+//! Errors map through `azure_wasi::run`: no `url` is a 400, a host not in `allowed_hosts` a 502
 //! naming the entry to add, anything else a 500.
 
-use azure_core::http::{Context, Method, Pipeline, PipelineStreamOptions, Request, Url};
-use azure_core_wasi::BlockingReader;
-use wagi::{BoxError, Response};
+use azure_wasi::azure::azure_core::http::{Context, Method, Pipeline, PipelineStreamOptions, Request, Url};
+use azure_wasi::azure::BlockingReader;
+use azure_wasi::Response;
 
 /// Response headers that describe the upstream connection, not the content.
 const HOP_BY_HOP: &[&str] = &[
@@ -22,27 +22,29 @@ const HOP_BY_HOP: &[&str] = &[
     "status",
 ];
 
-fn main() {
-    wagi::run(|req| -> Result<Response, BoxError> {
+/// GET /fetch?url=<absolute URL>[&via=binding]
+#[azure_wasi::handler]
+async fn handle(req: azure_wasi::Request) -> azure_wasi::Result<Response> {
+    {
         let url = req.require_query("url")?.to_string();
         let parsed: Url = url.parse().map_err(|e| {
-            wagi::Error::with_status(
-                http::StatusCode::BAD_REQUEST,
+            azure_wasi::Error::new(
+                azure_wasi::http::StatusCode::BAD_REQUEST,
                 format!("query parameter `url` is not an absolute URL ({e})"),
             )
         })?;
         if req.query("via") == Some("binding") {
             return via_binding(&url);
         }
-        azure_core_wasi::block_on(via_pipeline(parsed))
-    })
+        via_pipeline(parsed).await
+    }
 }
 
-async fn via_pipeline(url: Url) -> Result<Response, BoxError> {
+async fn via_pipeline(url: Url) -> azure_wasi::Result<Response> {
     let pipeline = Pipeline::new(
         Some("fetch"),
         Some(env!("CARGO_PKG_VERSION")),
-        azure_core_wasi::client_options(),
+        azure_wasi::azure::client_options(),
         Vec::new(),
         Vec::new(),
         None,
@@ -57,7 +59,7 @@ async fn via_pipeline(url: Url) -> Result<Response, BoxError> {
         .stream(&Context::new(), &mut request, Some(options))
         .await?;
     let (status, headers, body) = response.deconstruct();
-    let status = http::StatusCode::from_u16(u16::from(status))?;
+    let status = azure_wasi::http::StatusCode::from_u16(u16::from(status))?;
     let content_type = headers
         .iter()
         .find(|(n, _)| n.as_str() == "content-type")
@@ -72,17 +74,17 @@ async fn via_pipeline(url: Url) -> Result<Response, BoxError> {
     Ok(out)
 }
 
-fn via_binding(url: &str) -> Result<Response, BoxError> {
-    let request = http::Request::get(url).body(bytes::Bytes::new())?;
-    let response = wasi_experimental_http::send(request)?;
+fn via_binding(url: &str) -> azure_wasi::Result<Response> {
+    let request = azure_wasi::http::Request::get(url).body(bytes::Bytes::new())?;
+    let response = azure_wasi::outbound::send(request)?;
     let status = response.status();
     let mut out = Response::new(status);
     for (name, value) in response.headers() {
-        if name == http::header::CONTENT_TYPE {
+        if name == azure_wasi::http::header::CONTENT_TYPE {
             out = out.with_content_type(value.to_str().unwrap_or("application/octet-stream"));
         } else if !HOP_BY_HOP.contains(&name.as_str()) {
             out = out.with_header(name.as_str(), value.as_bytes());
         }
     }
-    Ok(out.with_body(wagi::Body::Reader(Box::new(response.into_body()))))
+    Ok(out.with_body(azure_wasi::Body::Reader(Box::new(response.into_body()))))
 }

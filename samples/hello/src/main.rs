@@ -1,8 +1,9 @@
-//! The smallest WAGI handler: answers `hello, <name>` (name from `?name=`, default `world`).
+//! The smallest handler: answers `hello, <name>` (name from `?name=`, default `world`).
 
-fn main() {
-    wagi::run(|req| -> Result<_, wagi::BoxError> {
-        let name = req.query("name").unwrap_or("world");
-        Ok(format!("hello, {name}\n"))
-    })
+use azure_wasi::{handler, Request};
+
+/// GET /hello?name=you
+#[handler]
+fn handle(req: Request) -> String {
+    format!("hello, {}\n", req.query("name").unwrap_or("world"))
 }

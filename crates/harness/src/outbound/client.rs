@@ -1,5 +1,6 @@
 //! Sending one outbound request: allow-list on every hop, redirects, timeouts.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -11,8 +12,7 @@ use hyper_util::rt::TokioExecutor;
 use url::Url;
 
 use super::codes::Code;
-use super::policy::OutboundPolicy;
-use crate::allowed_hosts::allowed_hosts_entry_for;
+use super::policy::{redacted, OutboundPolicy};
 
 const MAX_REDIRECTS: usize = 10;
 
@@ -45,7 +45,7 @@ impl OutboundClient {
     /// Sends a request for a guest; every redirect hop is checked against the allow-list.
     pub(crate) async fn send(
         &self,
-        policy: &OutboundPolicy,
+        policy: &Arc<OutboundPolicy>,
         mut method: Method,
         mut url: Url,
         headers: HeaderMap,
@@ -55,13 +55,7 @@ impl OutboundClient {
         let deadline = started + policy.timeout;
         let mut hops = 0;
         loop {
-            if !policy.allow.allows(&url) {
-                tracing::warn!(
-                    route = %policy.route,
-                    destination = %redacted(&url),
-                    "outbound call denied; to allow it, add \"{}\" to allowed_hosts of this module",
-                    allowed_hosts_entry_for(&url)
-                );
+            if !policy.check(&url) {
                 return Err(Code::DestinationNotAllowed);
             }
             let mut builder = http::Request::builder()
@@ -80,20 +74,13 @@ impl OutboundClient {
                     return Err(Code::RequestError);
                 }
                 Ok(Err(e)) => {
-                    tracing::warn!(route = %policy.route, destination = %redacted(&url), error = %e, "outbound call failed");
+                    policy.log_failure(&url, &e);
                     return Err(Code::RequestError);
                 }
                 Ok(Ok(r)) => r,
             };
             let status = response.status();
-            tracing::info!(
-                route = %policy.route,
-                method = %method,
-                host = url.host_str().unwrap_or(""),
-                status = status.as_u16(),
-                duration_ms = started.elapsed().as_secs_f64() * 1000.0,
-                "outbound call"
-            );
+            policy.log_call(&method, &url, status.as_u16(), started);
             let next = redirect_target(&url, status, response.headers());
             match next {
                 Some(next) if hops < MAX_REDIRECTS => {
@@ -116,7 +103,7 @@ impl OutboundClient {
                         pending: Bytes::new(),
                         done: false,
                         read_total: 0,
-                        max_body: policy.max_body,
+                        policy: policy.clone(),
                         deadline,
                     });
                 }
@@ -133,12 +120,6 @@ fn redirect_target(current: &Url, status: StatusCode, headers: &HeaderMap) -> Op
     current.join(location).ok()
 }
 
-/// A URL fit for a log line: scheme, host, port and path; the query (which may hold a SAS
-/// signature) is left out.
-pub(crate) fn redacted(url: &Url) -> String {
-    format!("{}{}", allowed_hosts_entry_for(url), url.path())
-}
-
 /// A response whose body the guest reads through its handle.
 pub(crate) struct OpenResponse {
     pub(crate) status: StatusCode,
@@ -147,7 +128,7 @@ pub(crate) struct OpenResponse {
     pending: Bytes,
     done: bool,
     read_total: u64,
-    max_body: u64,
+    policy: Arc<OutboundPolicy>,
     deadline: Instant,
 }
 
@@ -163,11 +144,8 @@ impl OpenResponse {
                 Ok(Some(Ok(frame))) => {
                     if let Ok(data) = frame.into_data() {
                         self.read_total += data.len() as u64;
-                        if self.read_total > self.max_body {
-                            tracing::warn!(
-                                "outbound response body is larger than the limit of {} bytes; raise max_outbound_body_mib in [limits]",
-                                self.max_body
-                            );
+                        if self.read_total > self.policy.max_body {
+                            self.policy.log_body_too_large();
                             return Err(Code::RequestError);
                         }
                         self.pending = data;

@@ -1,10 +1,26 @@
-//! What one module may do outbound.
+//! What one module may do outbound, and the log lines every outbound call writes (both worlds).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use url::Url;
+
+use crate::allowed_hosts::allowed_hosts_entry_for;
 use crate::AllowList;
 
 /// The outbound rules of one module, shared by all its requests.
+///
+/// ```
+/// use harness::outbound::OutboundPolicy;
+/// let policy = OutboundPolicy {
+///     route: "/api".into(),
+///     allow: harness::AllowList::parse(&["http://127.0.0.1:10000"]).unwrap(),
+///     max_handles: 32,
+///     timeout: std::time::Duration::from_secs(30),
+///     max_body: 1 << 20,
+/// };
+/// assert!(policy.check(&"http://127.0.0.1:10000/x".parse().unwrap()));
+/// assert!(!policy.check(&"http://127.0.0.1:10001/x".parse().unwrap()));
+/// ```
 #[derive(Debug, Clone)]
 pub struct OutboundPolicy {
     /// The module's route, for log lines.
@@ -17,4 +33,61 @@ pub struct OutboundPolicy {
     pub timeout: Duration,
     /// Largest body a guest may read from one response.
     pub max_body: u64,
+}
+
+impl OutboundPolicy {
+    /// Whether the module may call `url`; a denial is logged with the `allowed_hosts` entry that
+    /// would allow it. Every outbound hop of both worlds goes through here.
+    ///
+    /// ```
+    /// # let policy = harness::outbound::OutboundPolicy {
+    /// #     route: "/api".into(), allow: harness::AllowList::default(), max_handles: 1,
+    /// #     timeout: std::time::Duration::from_secs(1), max_body: 1,
+    /// # };
+    /// assert!(!policy.check(&"https://example.com/".parse().unwrap()));
+    /// ```
+    pub fn check(&self, url: &Url) -> bool {
+        if self.allow.allows(url) {
+            return true;
+        }
+        tracing::warn!(
+            route = %self.route,
+            destination = %redacted(url),
+            "outbound call denied; to allow it, add \"{}\" to allowed_hosts of this module",
+            allowed_hosts_entry_for(url)
+        );
+        false
+    }
+
+    /// Logs one finished outbound exchange (the `outbound call` line).
+    pub(crate) fn log_call(&self, method: &http::Method, url: &Url, status: u16, started: Instant) {
+        tracing::info!(
+            route = %self.route,
+            method = %method,
+            host = url.host_str().unwrap_or(""),
+            status,
+            duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "outbound call"
+        );
+    }
+
+    /// Logs an outbound call that got no response.
+    pub(crate) fn log_failure(&self, url: &Url, error: &dyn std::fmt::Display) {
+        tracing::warn!(route = %self.route, destination = %redacted(url), error = %error, "outbound call failed");
+    }
+
+    /// Logs an outbound response body that passed [`OutboundPolicy::max_body`].
+    pub(crate) fn log_body_too_large(&self) {
+        tracing::warn!(
+            route = %self.route,
+            "outbound response body is larger than the limit of {} bytes; raise max_outbound_body_mib in [limits]",
+            self.max_body
+        );
+    }
+}
+
+/// A URL fit for a log line: scheme, host, port and path; the query (which may hold a SAS
+/// signature) is left out.
+pub(crate) fn redacted(url: &Url) -> String {
+    format!("{}{}", allowed_hosts_entry_for(url), url.path())
 }

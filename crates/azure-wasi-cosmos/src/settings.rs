@@ -1,0 +1,111 @@
+//! Account settings from the environment.
+
+use crate::{Error, Result};
+use azure_wasi_core::auth::SigningKey;
+use url::Url;
+
+/// The documented, public key of the Cosmos DB emulator.
+///
+/// ```
+/// assert!(azure_wasi_cosmos::EMULATOR_KEY.ends_with("=="));
+/// ```
+pub const EMULATOR_KEY: &str =
+    "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==";
+
+/// Endpoint and master key of a Cosmos DB account.
+///
+/// ```
+/// let s = azure_wasi_cosmos::CosmosSettings::new("http://127.0.0.1:8081", azure_wasi_cosmos::EMULATOR_KEY).unwrap();
+/// assert_eq!(s.endpoint().as_str(), "http://127.0.0.1:8081/");
+/// ```
+#[derive(Debug, Clone)]
+pub struct CosmosSettings {
+    endpoint: Url,
+    key: SigningKey,
+}
+
+impl CosmosSettings {
+    /// Settings from an endpoint URL and a base64 master key.
+    ///
+    /// ```
+    /// assert!(azure_wasi_cosmos::CosmosSettings::new("not a url", "a2V5").is_err());
+    /// ```
+    pub fn new(endpoint: &str, key_base64: &str) -> Result<Self> {
+        let key = SigningKey::from_base64(key_base64).map_err(|_| Error::InvalidKey)?;
+        let text = endpoint.trim();
+        let mut endpoint = Url::parse(text).map_err(|e| Error::InvalidEndpoint {
+            endpoint: text.to_string(),
+            reason: e.to_string(),
+        })?;
+        if !matches!(endpoint.scheme(), "http" | "https") || endpoint.cannot_be_a_base() {
+            return Err(Error::InvalidEndpoint {
+                endpoint: text.to_string(),
+                reason: "the scheme must be http or https".into(),
+            });
+        }
+        if !endpoint.path().ends_with('/') {
+            let path = format!("{}/", endpoint.path());
+            endpoint.set_path(&path);
+        }
+        endpoint.set_query(None);
+        Ok(Self { endpoint, key })
+    }
+
+    /// Reads `COSMOS_ENDPOINT` (or builds `https://<COSMOS_ACCOUNT>.documents.azure.com:443/`)
+    /// and `COSMOS_MASTER_KEY`.
+    ///
+    /// ```no_run
+    /// let s = azure_wasi_cosmos::CosmosSettings::from_env()?;
+    /// # Ok::<(), azure_wasi_cosmos::Error>(())
+    /// ```
+    pub fn from_env() -> Result<Self> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Like [`CosmosSettings::from_env`] with any lookup function.
+    ///
+    /// ```
+    /// let s = azure_wasi_cosmos::CosmosSettings::from_lookup(|k| match k {
+    ///     "COSMOS_ACCOUNT" => Some("acct".into()),
+    ///     "COSMOS_MASTER_KEY" => Some("a2V5".into()),
+    ///     _ => None,
+    /// }).unwrap();
+    /// assert_eq!(s.endpoint().as_str(), "https://acct.documents.azure.com/");
+    /// ```
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let endpoint = match (get("COSMOS_ENDPOINT"), get("COSMOS_ACCOUNT")) {
+            (Some(e), _) => e,
+            (None, Some(account)) => format!("https://{}.documents.azure.com:443/", account.trim()),
+            (None, None) => {
+                return Err(Error::MissingSetting {
+                    name: "COSMOS_ENDPOINT",
+                })
+            }
+        };
+        let key = get("COSMOS_MASTER_KEY").ok_or(Error::MissingSetting {
+            name: "COSMOS_MASTER_KEY",
+        })?;
+        Self::new(&endpoint, &key)
+    }
+
+    /// The account endpoint, ending with `/`.
+    ///
+    /// ```
+    /// # let s = azure_wasi_cosmos::CosmosSettings::new("http://h:1", "a2V5").unwrap();
+    /// assert_eq!(s.endpoint().path(), "/");
+    /// ```
+    pub fn endpoint(&self) -> &Url {
+        &self.endpoint
+    }
+
+    /// The decoded master key.
+    ///
+    /// ```
+    /// # let s = azure_wasi_cosmos::CosmosSettings::new("http://h:1", "a2V5").unwrap();
+    /// assert!(format!("{:?}", s.key()).contains("redacted"));
+    /// ```
+    pub fn key(&self) -> &azure_wasi_core::auth::SigningKey {
+        &self.key
+    }
+}

@@ -1,0 +1,538 @@
+//! The incoming request, read from the CGI environment and stdin.
+
+use crate::{Error, Query};
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use std::collections::BTreeMap;
+use std::io::Read;
+
+/// Content type of URL-encoded forms.
+const FORM: &str = "application/x-www-form-urlencoded";
+
+/// An incoming request, the same in both worlds: method, path, decoded query, headers, the
+/// module's environment, and a body that is read only when asked for.
+///
+/// In a `wasm32-wasip1` WAGI module it comes from CGI: method, paths and query from
+/// environment variables, headers from `HTTP_*` variables, the body on stdin. In a
+/// `wasm32-wasip2` component it comes from wasi:http, the body streamed from the host.
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// let env = BTreeMap::from([
+///     ("REQUEST_METHOD".to_string(), "POST".to_string()),
+///     ("PATH_INFO".to_string(), "/items".to_string()),
+///     ("QUERY_STRING".to_string(), "id=7".to_string()),
+///     ("HTTP_X_TRACE".to_string(), "abc".to_string()),
+/// ]);
+/// let mut req = azure_wasi_handler::Request::from_parts(env, std::io::Cursor::new(b"{\"n\":1}".to_vec())).unwrap();
+/// assert_eq!(req.method(), http::Method::POST);
+/// assert_eq!(req.require_query("id").unwrap(), "7");
+/// assert_eq!(req.header("x-trace"), Some("abc"));
+/// let v: serde_json::Value = req.json().unwrap();
+/// assert_eq!(v["n"], 1);
+/// ```
+pub struct Request {
+    method: Method,
+    path: String,
+    raw_path: String,
+    query_string: String,
+    query: Query,
+    headers: HeaderMap,
+    content_type: Option<String>,
+    content_length: Option<u64>,
+    env: BTreeMap<String, String>,
+    body: BodyState,
+}
+
+enum BodyState {
+    Unread(Box<dyn Read>),
+    Read(Bytes),
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("query", &self.query_string)
+            .field("content_type", &self.content_type)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Request {
+    /// Reads the request of this CGI invocation: the process environment and stdin.
+    ///
+    /// Non-UTF-8 environment values are decoded lossily instead of panicking.
+    ///
+    /// ```no_run
+    /// let req = azure_wasi_handler::Request::from_env()?;
+    /// println!("{} {}", req.method(), req.path());
+    /// # Ok::<(), azure_wasi_handler::Error>(())
+    /// ```
+    pub fn from_env() -> Result<Self, Error> {
+        let env = std::env::vars_os().map(|(k, v)| {
+            (
+                k.to_string_lossy().into_owned(),
+                v.to_string_lossy().into_owned(),
+            )
+        });
+        Self::from_parts(env, std::io::stdin())
+    }
+
+    /// Builds a request from a CGI environment and a body reader (what a WAGI host passes; also
+    /// handy in tests).
+    ///
+    /// ```
+    /// let req = azure_wasi_handler::Request::from_parts([("REQUEST_METHOD".to_string(), "GET".to_string())], std::io::empty()).unwrap();
+    /// assert_eq!(req.path(), "/");
+    /// ```
+    pub fn from_parts<I, R>(env: I, body: R) -> Result<Self, Error>
+    where
+        I: IntoIterator<Item = (String, String)>,
+        R: Read + 'static,
+    {
+        let env: BTreeMap<String, String> = env.into_iter().collect();
+        let get = |name: &str| env.get(name).map(String::as_str).unwrap_or("");
+
+        let method_text = match get("REQUEST_METHOD") {
+            "" => "GET",
+            m => m,
+        };
+        let method =
+            Method::from_bytes(method_text.to_ascii_uppercase().as_bytes()).map_err(|_| {
+                Error::InvalidMethod {
+                    method: method_text.chars().take(32).collect(),
+                }
+            })?;
+        let path = match get("PATH_INFO") {
+            "" => "/".to_string(),
+            p => p.to_string(),
+        };
+        let raw_path = match get("X_RAW_PATH_INFO") {
+            "" => path.clone(),
+            p => p.to_string(),
+        };
+        let query_string = get("QUERY_STRING").to_string();
+        let query = Query::parse(&query_string);
+
+        let mut headers = HeaderMap::new();
+        for (key, value) in &env {
+            let Some(suffix) = key.strip_prefix("HTTP_") else {
+                continue;
+            };
+            let name = suffix.replace('_', "-").to_ascii_lowercase();
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value),
+            ) {
+                headers.append(name, value);
+            }
+        }
+        let content_type = [get("CONTENT_TYPE"), get("HTTP_CONTENT_TYPE")]
+            .into_iter()
+            .map(str::trim)
+            .find(|v| !v.is_empty())
+            .map(str::to_string);
+        let content_length = [get("CONTENT_LENGTH"), get("HTTP_CONTENT_LENGTH")]
+            .into_iter()
+            .find_map(|v| v.trim().parse::<u64>().ok());
+        for (name, value) in [
+            (http::header::CONTENT_TYPE, content_type.clone()),
+            (
+                http::header::CONTENT_LENGTH,
+                content_length.map(|n| n.to_string()),
+            ),
+        ] {
+            if let Some(value) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
+                headers.entry(name).or_insert(value);
+            }
+        }
+
+        Ok(Self {
+            method,
+            path,
+            raw_path,
+            query_string,
+            query,
+            headers,
+            content_type,
+            content_length,
+            env,
+            body: BodyState::Unread(Box::new(body)),
+        })
+    }
+
+    /// Builds a request from HTTP parts: the method, the path with its query as the client sent
+    /// it (still percent-encoded), headers, the module's environment and a body reader. This is
+    /// how a wasi:http component's request arrives.
+    ///
+    /// ```
+    /// let req = azure_wasi_handler::Request::from_http_parts(
+    ///     http::Method::PUT,
+    ///     "/files/a%20b.txt?overwrite=true",
+    ///     http::HeaderMap::new(),
+    ///     Default::default(),
+    ///     Box::new(std::io::empty()),
+    /// );
+    /// assert_eq!(req.path(), "/files/a b.txt");
+    /// assert_eq!(req.raw_path(), "/files/a%20b.txt");
+    /// assert_eq!(req.query("overwrite"), Some("true"));
+    /// ```
+    pub fn from_http_parts(
+        method: Method,
+        path_and_query: &str,
+        headers: HeaderMap,
+        env: BTreeMap<String, String>,
+        body: Box<dyn Read>,
+    ) -> Self {
+        let (raw_path, query_string) = match path_and_query.split_once('?') {
+            Some((path, query)) => (path, query),
+            None => (path_and_query, ""),
+        };
+        let raw_path = if raw_path.is_empty() { "/" } else { raw_path };
+        let path = percent_encoding::percent_decode_str(raw_path)
+            .decode_utf8_lossy()
+            .into_owned();
+        let text = |name: http::header::HeaderName| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        };
+        let content_type = text(http::header::CONTENT_TYPE);
+        let content_length = text(http::header::CONTENT_LENGTH).and_then(|v| v.parse().ok());
+        Self {
+            method,
+            path,
+            raw_path: raw_path.to_string(),
+            query_string: query_string.to_string(),
+            query: Query::parse(query_string),
+            headers,
+            content_type,
+            content_length,
+            env,
+            body: BodyState::Unread(body),
+        }
+    }
+
+    /// The HTTP method.
+    ///
+    /// ```ignore
+    /// if req.method() == http::Method::POST { /* ... */ }
+    /// ```
+    pub fn method(&self) -> Method {
+        self.method.clone()
+    }
+
+    /// The decoded path below the route (`PATH_INFO`), `/` when empty.
+    ///
+    /// ```ignore
+    /// let name = req.path().trim_start_matches('/');
+    /// ```
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The path as the client sent it, still percent-encoded (`X_RAW_PATH_INFO`).
+    ///
+    /// ```ignore
+    /// let raw = req.raw_path();
+    /// ```
+    pub fn raw_path(&self) -> &str {
+        &self.raw_path
+    }
+
+    /// The raw query string, without `?`.
+    ///
+    /// ```ignore
+    /// let qs = req.query_string();
+    /// ```
+    pub fn query_string(&self) -> &str {
+        &self.query_string
+    }
+
+    /// The decoded query pairs.
+    ///
+    /// ```ignore
+    /// for (k, v) in req.query_pairs().iter() { println!("{k}={v}"); }
+    /// ```
+    pub fn query_pairs(&self) -> &Query {
+        &self.query
+    }
+
+    /// The first decoded value of query parameter `name`.
+    ///
+    /// ```ignore
+    /// let page = req.query("page").unwrap_or("1");
+    /// ```
+    pub fn query(&self, name: &str) -> Option<&str> {
+        self.query.get(name)
+    }
+
+    /// The first value of `name`, or [`Error::MissingQuery`] (which [`crate::run`] turns into a
+    /// 400 naming the parameter).
+    ///
+    /// ```ignore
+    /// let url = req.require_query("url")?;
+    /// ```
+    pub fn require_query(&self, name: &str) -> Result<&str, Error> {
+        self.query(name).ok_or_else(|| Error::MissingQuery {
+            name: name.to_string(),
+        })
+    }
+
+    /// Parses query parameter `name` with [`std::str::FromStr`]; `Ok(None)` when absent.
+    ///
+    /// ```ignore
+    /// let n: Option<u32> = req.query_as("n")?;
+    /// ```
+    pub fn query_as<T>(&self, name: &str) -> Result<Option<T>, Error>
+    where
+        T: std::str::FromStr,
+        T::Err: std::fmt::Display,
+    {
+        self.query(name)
+            .map(|v| {
+                v.parse::<T>().map_err(|e| Error::InvalidQuery {
+                    name: name.to_string(),
+                    reason: e.to_string(),
+                })
+            })
+            .transpose()
+    }
+
+    /// Request headers (from `HTTP_*` variables, plus `content-type`/`content-length`).
+    ///
+    /// ```ignore
+    /// let agent = req.headers().get("user-agent");
+    /// ```
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// One header as text, if present and valid UTF-8.
+    ///
+    /// ```ignore
+    /// let accept = req.header("accept").unwrap_or("*/*");
+    /// ```
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The content type: `CONTENT_TYPE`, or `HTTP_CONTENT_TYPE` when the host left it empty.
+    ///
+    /// ```ignore
+    /// let is_json = req.content_type().is_some_and(|c| c.starts_with("application/json"));
+    /// ```
+    pub fn content_type(&self) -> Option<&str> {
+        self.content_type.as_deref()
+    }
+
+    /// The announced body length, if any.
+    ///
+    /// ```ignore
+    /// let len = req.content_length().unwrap_or(0);
+    /// ```
+    pub fn content_length(&self) -> Option<u64> {
+        self.content_length
+    }
+
+    /// Any CGI environment variable (e.g. `X_FULL_URL`, `SERVER_NAME`, or the module's own).
+    ///
+    /// ```ignore
+    /// let account = req.env("STORAGE_ACCOUNT");
+    /// ```
+    pub fn env(&self, name: &str) -> Option<&str> {
+        self.env.get(name).map(String::as_str)
+    }
+
+    /// The body, read from stdin on first call (at most `CONTENT_LENGTH` bytes if given).
+    ///
+    /// ```ignore
+    /// let bytes = req.body()?.clone();
+    /// ```
+    pub fn body(&mut self) -> Result<&Bytes, Error> {
+        if let BodyState::Unread(reader) = &mut self.body {
+            let mut buf =
+                Vec::with_capacity(self.content_length.unwrap_or(0).min(16 << 20) as usize);
+            match self.content_length {
+                Some(len) => reader.take(len).read_to_end(&mut buf),
+                None => reader.read_to_end(&mut buf),
+            }
+            .map_err(Error::BodyRead)?;
+            self.body = BodyState::Read(buf.into());
+        }
+        static EMPTY: Bytes = Bytes::new();
+        match &self.body {
+            BodyState::Read(bytes) => Ok(bytes),
+            // Not reachable: the body was read just above.
+            BodyState::Unread(_) => Ok(&EMPTY),
+        }
+    }
+
+    /// Takes the body as a stream, for large uploads that should not be buffered.
+    ///
+    /// ```ignore
+    /// let mut reader = req.into_body_reader();
+    /// std::io::copy(&mut reader, &mut sink)?;
+    /// ```
+    pub fn into_body_reader(self) -> Box<dyn Read> {
+        match self.body {
+            BodyState::Unread(reader) => match self.content_length {
+                Some(len) => Box::new(reader.take(len)),
+                None => reader,
+            },
+            BodyState::Read(bytes) => Box::new(std::io::Cursor::new(bytes)),
+        }
+    }
+
+    /// The body decoded as JSON; a malformed body is [`Error::InvalidJson`] (400). Feature
+    /// `json`, on by default.
+    ///
+    /// ```ignore
+    /// #[derive(serde::Deserialize)] struct Item { id: String }
+    /// let item: Item = req.json()?;
+    /// ```
+    #[cfg(feature = "json")]
+    pub fn json<T: serde::de::DeserializeOwned>(&mut self) -> Result<T, Error> {
+        let body = self.body()?;
+        serde_json::from_slice(body).map_err(|e| Error::InvalidJson {
+            reason: e.to_string(),
+        })
+    }
+
+    /// The body decoded as an `application/x-www-form-urlencoded` form. A different declared
+    /// content type is [`Error::UnsupportedMediaType`] (415); no content type is accepted.
+    ///
+    /// ```ignore
+    /// let form = req.form()?;
+    /// let name = form.get("name");
+    /// ```
+    pub fn form(&mut self) -> Result<Query, Error> {
+        if let Some(ct) = &self.content_type {
+            let essence = ct.split(';').next().unwrap_or("").trim();
+            if !essence.eq_ignore_ascii_case(FORM) {
+                return Err(Error::UnsupportedMediaType {
+                    expected: FORM,
+                    got: ct.chars().take(100).collect(),
+                });
+            }
+        }
+        let body = self.body()?;
+        Ok(Query::parse(&String::from_utf8_lossy(body)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn content_type_falls_back_to_http_header_when_empty() {
+        let req = Request::from_parts(
+            env(&[
+                ("CONTENT_TYPE", ""),
+                ("HTTP_CONTENT_TYPE", "application/json"),
+            ]),
+            std::io::empty(),
+        )
+        .unwrap();
+        assert_eq!(req.content_type(), Some("application/json"));
+        assert_eq!(req.header("content-type"), Some("application/json"));
+    }
+
+    #[test]
+    fn paths_default_and_raw_path_is_kept() {
+        let req = Request::from_parts(
+            env(&[("PATH_INFO", "/a b"), ("X_RAW_PATH_INFO", "/a%20b")]),
+            std::io::empty(),
+        )
+        .unwrap();
+        assert_eq!(req.method(), Method::GET);
+        assert_eq!(req.path(), "/a b");
+        assert_eq!(req.raw_path(), "/a%20b");
+    }
+
+    #[test]
+    fn headers_from_http_vars_and_authorization_style_names() {
+        let req = Request::from_parts(
+            env(&[
+                ("HTTP_X_MS_VERSION", "2021-08-06"),
+                ("HTTP_ACCEPT", "*/*"),
+                ("SERVER_NAME", "localhost"),
+            ]),
+            std::io::empty(),
+        )
+        .unwrap();
+        assert_eq!(req.header("x-ms-version"), Some("2021-08-06"));
+        assert_eq!(req.headers().len(), 2);
+        assert_eq!(req.env("SERVER_NAME"), Some("localhost"));
+    }
+
+    #[test]
+    fn body_is_lazy_limited_by_content_length_and_cached() {
+        let mut req = Request::from_parts(
+            env(&[("CONTENT_LENGTH", "3")]),
+            Cursor::new(b"abcdef".to_vec()),
+        )
+        .unwrap();
+        assert_eq!(&req.body().unwrap()[..], b"abc");
+        assert_eq!(&req.body().unwrap()[..], b"abc");
+    }
+
+    #[test]
+    fn missing_and_invalid_query_are_typed_errors() {
+        let req = Request::from_parts(env(&[("QUERY_STRING", "n=x")]), std::io::empty()).unwrap();
+        let missing = req.require_query("url").unwrap_err();
+        assert!(matches!(&missing, Error::MissingQuery { name } if name == "url"));
+        assert_eq!(missing.status(), 400);
+        let invalid = req.query_as::<u32>("n").unwrap_err();
+        assert_eq!(invalid.status(), 400);
+        assert_eq!(req.query_as::<u32>("absent").unwrap(), None);
+    }
+
+    #[cfg(feature = "json")]
+    #[test]
+    fn json_and_form_decoding() {
+        let mut bad = Request::from_parts(Vec::new(), Cursor::new(b"{oops".to_vec())).unwrap();
+        let err = bad.json::<serde_json::Value>().unwrap_err();
+        assert_eq!(err.status(), 400);
+
+        let mut form = Request::from_parts(
+            env(&[(
+                "CONTENT_TYPE",
+                "application/x-www-form-urlencoded; charset=utf-8",
+            )]),
+            Cursor::new(b"a=1+2&b=%26".to_vec()),
+        )
+        .unwrap();
+        let q = form.form().unwrap();
+        assert_eq!(q.get("a"), Some("1 2"));
+        assert_eq!(q.get("b"), Some("&"));
+
+        let mut wrong = Request::from_parts(
+            env(&[("CONTENT_TYPE", "application/json")]),
+            Cursor::new(b"{}".to_vec()),
+        )
+        .unwrap();
+        assert_eq!(wrong.form().unwrap_err().status(), 415);
+    }
+
+    #[test]
+    fn invalid_method_is_an_error() {
+        let err = Request::from_parts(env(&[("REQUEST_METHOD", "BAD METHOD")]), std::io::empty())
+            .unwrap_err();
+        assert_eq!(err.status(), 400);
+    }
+}

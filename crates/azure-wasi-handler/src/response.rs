@@ -1,0 +1,473 @@
+//! The response builder and its CGI serialisation.
+
+use crate::Error;
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, StatusCode};
+use std::io::{self, Read, Write};
+
+/// Content type used by [`Response::text`].
+pub const TEXT: &str = "text/plain; charset=utf-8";
+/// Content type used by [`Response::json`].
+pub const JSON: &str = "application/json";
+
+/// An HTTP response: a status, repeated headers and a body (bytes or a reader that is streamed).
+///
+/// In a `wasm32-wasip1` module it is written as CGI output (`Status:` line, headers, blank
+/// line, body) to stdout and flushed; in a `wasm32-wasip2` component it goes to the host through
+/// wasi:http, the body streamed.
+///
+/// Headers may repeat. Invalid header names or values are not sent; the response then becomes
+/// a 500 naming the header (the value is never echoed).
+///
+/// ```
+/// let resp = azure_wasi_handler::Response::text("not here")
+///     .with_status(http::StatusCode::NOT_FOUND)
+///     .with_header("set-cookie", "a=1")
+///     .with_header("set-cookie", "b=2");
+/// let mut out = Vec::new();
+/// resp.write_cgi(&mut out).unwrap();
+/// assert_eq!(
+///     String::from_utf8(out).unwrap(),
+///     "Status: 404 Not Found\nContent-Type: text/plain; charset=utf-8\nset-cookie: a=1\nset-cookie: b=2\n\nnot here"
+/// );
+/// ```
+pub struct Response {
+    status: StatusCode,
+    content_type: Option<HeaderValue>,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    body: Body,
+    invalid_header: Option<String>,
+}
+
+/// A response body: nothing, bytes, or a reader streamed to the client.
+///
+/// ```
+/// let body = azure_wasi_handler::Body::from("hi");
+/// assert!(matches!(body, azure_wasi_handler::Body::Bytes(_)));
+/// ```
+pub enum Body {
+    /// No body.
+    Empty,
+    /// A body held in memory.
+    Bytes(Bytes),
+    /// A body copied from a reader (e.g. an outbound response) while writing.
+    Reader(Box<dyn Read>),
+}
+
+impl<T: Into<Bytes>> From<T> for Body {
+    fn from(value: T) -> Self {
+        Body::Bytes(value.into())
+    }
+}
+
+impl std::fmt::Debug for Response {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("content_type", &self.content_type)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Response {
+    fn default() -> Self {
+        Self::new(StatusCode::OK)
+    }
+}
+
+impl Response {
+    /// An empty response with `status`.
+    ///
+    /// ```
+    /// let r = azure_wasi_handler::Response::new(http::StatusCode::NO_CONTENT);
+    /// assert_eq!(r.status(), 204);
+    /// ```
+    pub fn new(status: StatusCode) -> Self {
+        Self {
+            status,
+            content_type: None,
+            headers: Vec::new(),
+            body: Body::Empty,
+            invalid_header: None,
+        }
+    }
+
+    /// 200 with a UTF-8 text body.
+    ///
+    /// ```
+    /// let r = azure_wasi_handler::Response::text("hello");
+    /// assert_eq!(r.content_type(), Some("text/plain; charset=utf-8"));
+    /// ```
+    pub fn text(text: impl Into<String>) -> Self {
+        Self::new(StatusCode::OK)
+            .with_content_type(TEXT)
+            .with_body(text.into())
+    }
+
+    /// 200 with `value` serialised as JSON (feature `json`, on by default).
+    ///
+    /// ```
+    /// let r = azure_wasi_handler::Response::json(&serde_json::json!({"ok": true})).unwrap();
+    /// assert_eq!(r.content_type(), Some("application/json"));
+    /// ```
+    #[cfg(feature = "json")]
+    pub fn json<T: serde::Serialize + ?Sized>(value: &T) -> Result<Self, Error> {
+        let body = serde_json::to_vec(value).map_err(Error::JsonResponse)?;
+        Ok(Self::new(StatusCode::OK)
+            .with_content_type(JSON)
+            .with_body(body))
+    }
+
+    /// 200 with a byte body and the given content type.
+    ///
+    /// ```
+    /// let r = azure_wasi_handler::Response::bytes(vec![1, 2, 3], "application/octet-stream");
+    /// assert_eq!(r.status(), 200);
+    /// ```
+    pub fn bytes(body: impl Into<Bytes>, content_type: &str) -> Self {
+        Self::new(StatusCode::OK)
+            .with_content_type(content_type)
+            .with_body(body.into())
+    }
+
+    /// 200 whose body is streamed from `reader` while the response is written.
+    ///
+    /// ```
+    /// let r = azure_wasi_handler::Response::stream(std::io::Cursor::new(b"data".to_vec()), "text/plain");
+    /// assert_eq!(r.status(), 200);
+    /// ```
+    pub fn stream(reader: impl Read + 'static, content_type: &str) -> Self {
+        Self::new(StatusCode::OK)
+            .with_content_type(content_type)
+            .with_body(Body::Reader(Box::new(reader)))
+    }
+
+    /// Sets the status.
+    ///
+    /// ```
+    /// let r = azure_wasi_handler::Response::text("x").with_status(http::StatusCode::CREATED);
+    /// assert_eq!(r.status(), 201);
+    /// ```
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
+    }
+
+    /// Sets the `Content-Type` (replacing any earlier one).
+    ///
+    /// ```
+    /// let r = azure_wasi_handler::Response::new(http::StatusCode::OK).with_content_type("text/html");
+    /// assert_eq!(r.content_type(), Some("text/html"));
+    /// ```
+    pub fn with_content_type(mut self, content_type: &str) -> Self {
+        match HeaderValue::from_str(content_type) {
+            Ok(v) => self.content_type = Some(v),
+            Err(_) => self.invalid_header = Some("content-type".into()),
+        }
+        self
+    }
+
+    /// Appends a header; calling it twice with one name sends both values. `Content-Type` and
+    /// `Status` are routed to [`Response::with_content_type`] / [`Response::with_status`].
+    ///
+    /// ```
+    /// let r = azure_wasi_handler::Response::new(http::StatusCode::OK).with_header("x-a", "1").with_header("x-a", "2");
+    /// assert_eq!(r.headers().count(), 2);
+    /// ```
+    pub fn with_header(mut self, name: &str, value: impl AsRef<[u8]>) -> Self {
+        let value = value.as_ref();
+        if name.eq_ignore_ascii_case("content-type") {
+            return match std::str::from_utf8(value) {
+                Ok(v) => self.with_content_type(v),
+                Err(_) => {
+                    self.invalid_header = Some("content-type".into());
+                    self
+                }
+            };
+        }
+        if name.eq_ignore_ascii_case("status") {
+            let code = std::str::from_utf8(value)
+                .ok()
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse::<u16>().ok())
+                .and_then(|v| StatusCode::from_u16(v).ok());
+            match code {
+                Some(code) => self.status = code,
+                None => self.invalid_header = Some("status".into()),
+            }
+            return self;
+        }
+        match (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_bytes(value),
+        ) {
+            (Ok(n), Ok(v)) => self.headers.push((n, v)),
+            _ => self.invalid_header = Some(name.chars().take(100).collect()),
+        }
+        self
+    }
+
+    /// Sets the body.
+    ///
+    /// ```
+    /// let r = azure_wasi_handler::Response::new(http::StatusCode::OK).with_body("raw");
+    /// ```
+    pub fn with_body(mut self, body: impl Into<Body>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// The status.
+    ///
+    /// ```
+    /// assert_eq!(azure_wasi_handler::Response::default().status(), 200);
+    /// ```
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The content type, if set.
+    ///
+    /// ```
+    /// assert_eq!(azure_wasi_handler::Response::default().content_type(), None);
+    /// ```
+    pub fn content_type(&self) -> Option<&str> {
+        self.content_type.as_ref().and_then(|v| v.to_str().ok())
+    }
+
+    /// The extra headers in order (without `Content-Type`).
+    ///
+    /// ```
+    /// let r = azure_wasi_handler::Response::default().with_header("x", "y");
+    /// assert_eq!(r.headers().next().map(|(n, _)| n.as_str()), Some("x"));
+    /// ```
+    pub fn headers(&self) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
+        self.headers.iter().map(|(n, v)| (n, v))
+    }
+
+    /// The response as it goes on the wire: an invalid header turns it into a 500 naming the
+    /// header, and a body without a content type gets `application/octet-stream`.
+    fn finish(mut self) -> Self {
+        if let Some(name) = self.invalid_header.take() {
+            let err = Error::InvalidHeader { name };
+            eprintln!("azure-wasi-handler: {err}");
+            return Response::text(format!("{err}\n")).with_status(err.status());
+        }
+        let has_body = !matches!(&self.body, Body::Empty)
+            && !matches!(&self.body, Body::Bytes(b) if b.is_empty());
+        if self.content_type.is_none() && has_body {
+            self.content_type = Some(HeaderValue::from_static("application/octet-stream"));
+        }
+        self
+    }
+
+    /// Status, every header (`content-type` first) and the body, for hosts that take an HTTP
+    /// response (wasi:http).
+    ///
+    /// ```
+    /// let (status, headers, _body) = azure_wasi_handler::Response::text("hi").into_http_parts();
+    /// assert_eq!(status, 200);
+    /// assert_eq!(headers["content-type"], "text/plain; charset=utf-8");
+    /// ```
+    pub fn into_http_parts(self) -> (StatusCode, http::HeaderMap, Body) {
+        let response = self.finish();
+        let mut headers = http::HeaderMap::with_capacity(response.headers.len() + 1);
+        if let Some(ct) = response.content_type {
+            headers.insert(http::header::CONTENT_TYPE, ct);
+        }
+        for (name, value) in response.headers {
+            headers.append(name, value);
+        }
+        (response.status, headers, response.body)
+    }
+
+    /// Writes the CGI response to `out` and flushes it.
+    ///
+    /// ```
+    /// let mut out = Vec::new();
+    /// azure_wasi_handler::Response::new(http::StatusCode::NO_CONTENT).write_cgi(&mut out).unwrap();
+    /// assert_eq!(out, b"Status: 204 No Content\n\n");
+    /// ```
+    pub fn write_cgi(self, out: &mut impl Write) -> io::Result<()> {
+        let response = self.finish();
+        let mut head = Vec::with_capacity(256);
+        let reason = response.status.canonical_reason().unwrap_or("");
+        write!(head, "Status: {} {}", response.status.as_u16(), reason)?;
+        head.push(b'\n');
+        if let Some(ct) = &response.content_type {
+            head.extend_from_slice(b"Content-Type: ");
+            head.extend_from_slice(ct.as_bytes());
+            head.push(b'\n');
+        }
+        for (name, value) in &response.headers {
+            head.extend_from_slice(name.as_str().as_bytes());
+            head.extend_from_slice(b": ");
+            head.extend_from_slice(value.as_bytes());
+            head.push(b'\n');
+        }
+        head.push(b'\n');
+        out.write_all(&head)?;
+        match response.body {
+            Body::Empty => {}
+            Body::Bytes(bytes) => out.write_all(&bytes)?,
+            Body::Reader(mut reader) => {
+                io::copy(&mut reader, out)?;
+            }
+        }
+        out.flush()
+    }
+
+    /// Writes the CGI response to stdout and flushes, so no byte is lost when the module exits
+    /// (`wasm32-wasip1` modules; `#[handler]` calls it for you).
+    ///
+    /// ```no_run
+    /// azure_wasi_handler::Response::text("hello").send().expect("stdout is writable");
+    /// ```
+    pub fn send(self) -> io::Result<()> {
+        let stdout = io::stdout();
+        let mut lock = stdout.lock();
+        self.write_cgi(&mut lock)
+    }
+}
+
+/// Conversion of handler results into a [`Response`].
+///
+/// ```
+/// use azure_wasi_handler::IntoResponse;
+/// assert_eq!("hi".into_response().status(), 200);
+/// assert_eq!((http::StatusCode::CREATED, "made").into_response().status(), 201);
+/// ```
+pub trait IntoResponse {
+    /// Converts `self` into a response.
+    fn into_response(self) -> Response;
+}
+
+impl IntoResponse for Response {
+    fn into_response(self) -> Response {
+        self
+    }
+}
+
+impl IntoResponse for String {
+    fn into_response(self) -> Response {
+        Response::text(self)
+    }
+}
+
+impl IntoResponse for &'static str {
+    fn into_response(self) -> Response {
+        Response::text(self)
+    }
+}
+
+impl IntoResponse for Vec<u8> {
+    fn into_response(self) -> Response {
+        Response::bytes(self, "application/octet-stream")
+    }
+}
+
+impl IntoResponse for Bytes {
+    fn into_response(self) -> Response {
+        Response::bytes(self, "application/octet-stream")
+    }
+}
+
+impl<T: IntoResponse, E: IntoResponse> IntoResponse for Result<T, E> {
+    fn into_response(self) -> Response {
+        match self {
+            Ok(ok) => ok.into_response(),
+            Err(err) => err.into_response(),
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        crate::error_response(&self)
+    }
+}
+
+impl IntoResponse for crate::BoxError {
+    fn into_response(self) -> Response {
+        crate::error_response(&*self)
+    }
+}
+
+impl IntoResponse for () {
+    fn into_response(self) -> Response {
+        Response::new(StatusCode::NO_CONTENT)
+    }
+}
+
+impl IntoResponse for StatusCode {
+    fn into_response(self) -> Response {
+        Response::new(self)
+    }
+}
+
+impl<R: IntoResponse> IntoResponse for (StatusCode, R) {
+    fn into_response(self) -> Response {
+        self.1.into_response().with_status(self.0)
+    }
+}
+
+/// A value answered as JSON by [`IntoResponse`] (feature `json`, on by default).
+///
+/// ```
+/// use azure_wasi_handler::IntoResponse;
+/// let r = azure_wasi_handler::Json(serde_json::json!({"a": 1})).into_response();
+/// assert_eq!(r.content_type(), Some("application/json"));
+/// ```
+#[cfg(feature = "json")]
+#[derive(Debug, Clone)]
+pub struct Json<T>(pub T);
+
+#[cfg(feature = "json")]
+impl<T: serde::Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        match Response::json(&self.0) {
+            Ok(r) => r,
+            Err(e) => crate::error_response(&e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(r: Response) -> String {
+        let mut out = Vec::new();
+        r.write_cgi(&mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn invalid_header_becomes_500_without_value() {
+        let out = render(Response::text("x").with_header("bad name", "secret"));
+        assert!(
+            out.starts_with("Status: 500 Internal Server Error\n"),
+            "{out}"
+        );
+        assert!(out.contains("bad name") && !out.contains("secret"), "{out}");
+    }
+
+    #[test]
+    fn status_header_and_streamed_body() {
+        let r = Response::stream(std::io::Cursor::new(b"abc".to_vec()), "text/csv")
+            .with_header("Status", "418 I'm a teapot");
+        assert_eq!(
+            render(r),
+            "Status: 418 I'm a teapot\nContent-Type: text/csv\n\nabc"
+        );
+    }
+
+    #[test]
+    fn body_without_content_type_gets_octet_stream() {
+        let out = render(Response::new(StatusCode::OK).with_body("z"));
+        assert_eq!(
+            out,
+            "Status: 200 OK\nContent-Type: application/octet-stream\n\nz"
+        );
+    }
+}

@@ -1,0 +1,111 @@
+//! The header wire format of the ABI: `name:value` lines separated by `\n`.
+
+use crate::Error;
+use http::{HeaderMap, HeaderName, HeaderValue};
+
+/// Serialises request headers as `name:value` lines joined by `\n` (one line per value, so
+/// repeated headers are kept), the format the `req` host function expects.
+///
+/// ```
+/// use http::HeaderMap;
+/// let mut h = HeaderMap::new();
+/// h.insert("content-type", "text/plain".parse().unwrap());
+/// h.append("x-a", "1".parse().unwrap());
+/// h.append("x-a", "2".parse().unwrap());
+/// let wire = azure_wasi_outbound::encode_headers(&h);
+/// assert_eq!(wire, b"content-type:text/plain\nx-a:1\nx-a:2");
+/// ```
+pub fn encode_headers(headers: &HeaderMap) -> Vec<u8> {
+    let mut out = Vec::with_capacity(headers.len() * 32);
+    for (name, value) in headers {
+        if !out.is_empty() {
+            out.push(b'\n');
+        }
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.push(b':');
+        out.extend_from_slice(value.as_bytes());
+    }
+    out
+}
+
+/// Parses the `headers_get_all` output (`name:value\n` per value) into a [`HeaderMap`] that
+/// keeps every value of repeated headers, in order.
+///
+/// Blank lines and a trailing `\r` are ignored; whitespace around names and values is trimmed.
+///
+/// ```
+/// let h = azure_wasi_outbound::decode_headers(b"set-cookie:a=1\nset-cookie:b=2\nx:y:z\n").unwrap();
+/// assert_eq!(h.get_all("set-cookie").iter().count(), 2);
+/// assert_eq!(h["x"], "y:z");
+/// ```
+pub fn decode_headers(wire: &[u8]) -> Result<HeaderMap, Error> {
+    let mut map = HeaderMap::new();
+    for line in wire.split(|b| *b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let bad = || Error::InvalidResponseHeader {
+            line: String::from_utf8_lossy(line).chars().take(100).collect(),
+        };
+        let colon = line.iter().position(|b| *b == b':').ok_or_else(bad)?;
+        let name = HeaderName::from_bytes(line[..colon].trim_ascii()).map_err(|_| bad())?;
+        let value = HeaderValue::from_bytes(line[colon + 1..].trim_ascii()).map_err(|_| bad())?;
+        map.append(name, value);
+    }
+    Ok(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_keeps_repeats_order_and_binary_values() {
+        let mut h = HeaderMap::new();
+        h.append("x-multi", HeaderValue::from_static("one"));
+        h.append("x-multi", HeaderValue::from_static("two, three"));
+        h.append("x-bin", HeaderValue::from_bytes(b"caf\xe9").unwrap());
+        h.append("authorization", HeaderValue::from_static("SharedKey a:b=="));
+        let decoded = decode_headers(&encode_headers(&h)).unwrap();
+        assert_eq!(decoded, h);
+        let multi: Vec<_> = decoded.get_all("x-multi").iter().collect();
+        assert_eq!(multi, ["one", "two, three"]);
+    }
+
+    #[test]
+    fn empty_map_encodes_to_nothing() {
+        assert!(encode_headers(&HeaderMap::new()).is_empty());
+        assert!(decode_headers(b"").unwrap().is_empty());
+        assert!(decode_headers(b"\n\n").unwrap().is_empty());
+    }
+
+    #[test]
+    fn names_are_case_insensitive_and_values_trimmed() {
+        let h = decode_headers(b"Content-Type: text/html \r\nETAG:\"0x1\"\n").unwrap();
+        assert_eq!(h["content-type"], "text/html");
+        assert_eq!(h["etag"], "\"0x1\"");
+    }
+
+    #[test]
+    fn value_may_contain_colons_and_be_empty() {
+        let h = decode_headers(b"location:http://h:1/p\nx-empty:").unwrap();
+        assert_eq!(h["location"], "http://h:1/p");
+        assert_eq!(h["x-empty"], "");
+    }
+
+    #[test]
+    fn malformed_lines_are_errors_not_panics() {
+        for bad in [
+            &b"no colon here"[..],
+            b":novalue",
+            b"bad name:v",
+            b"x:a\x00b",
+        ] {
+            match decode_headers(bad) {
+                Err(Error::InvalidResponseHeader { line }) => assert!(!line.is_empty()),
+                other => panic!("{bad:?} gave {other:?}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! Block uploads from a reader and streamed downloads.
+
+use crate::Result;
+use azure_core::http::{headers::Headers, RequestContent};
+use azure_storage_blob::{
+    models::{
+        BlobClientDownloadOptions, BlobClientUploadOptions, BlockBlobClientCommitBlockListOptions,
+        BlockLookupList,
+    },
+    BlobClient,
+};
+use bytes::Bytes;
+use futures::StreamExt;
+use std::{io::Read, io::Write, num::NonZero};
+
+/// Default block size of [`upload_from_reader`]: 4 MiB.
+///
+/// ```
+/// assert_eq!(azure_wasi_storage::DEFAULT_BLOCK_SIZE, 4 * 1024 * 1024);
+/// ```
+pub const DEFAULT_BLOCK_SIZE: usize = 4 * 1024 * 1024;
+
+/// What [`upload_from_reader`] stored.
+///
+/// ```
+/// let s = azure_wasi_storage::UploadSummary { bytes: 3, blocks: 1, etag: None };
+/// assert_eq!(s.bytes, 3);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadSummary {
+    /// Bytes written.
+    pub bytes: u64,
+    /// Requests that carried data: 1 for a single Put Blob, else the number of staged blocks.
+    pub blocks: u32,
+    /// ETag of the new blob, if the service returned one.
+    pub etag: Option<String>,
+}
+
+/// Uploads everything `reader` yields to `blob`, holding at most one block in memory.
+///
+/// A body that fits in one block is sent with a single Put Blob; a larger one is staged block by
+/// block (Put Block) and committed (Put Block List). `block_size` defaults to
+/// [`DEFAULT_BLOCK_SIZE`]. An existing blob is replaced.
+///
+/// ```no_run
+/// # async fn f(blob: azure_storage_blob::BlobClient) -> azure_wasi_storage::Result<()> {
+/// let summary = azure_wasi_storage::upload_from_reader(&blob, std::io::stdin(), Some("text/plain"), None).await?;
+/// # Ok(()) }
+/// ```
+pub async fn upload_from_reader<R: Read>(
+    blob: &BlobClient,
+    mut reader: R,
+    content_type: Option<&str>,
+    block_size: Option<usize>,
+) -> Result<UploadSummary> {
+    let block_size = block_size.unwrap_or(DEFAULT_BLOCK_SIZE).max(1);
+    let first = read_block(&mut reader, block_size)?;
+    if first.len() < block_size {
+        let bytes = first.len() as u64;
+        let options = BlobClientUploadOptions {
+            blob_content_type: content_type.map(str::to_string),
+            parallel: NonZero::new(1),
+            ..Default::default()
+        };
+        let result = blob
+            .upload(RequestContent::from(first), Some(options))
+            .await?;
+        return Ok(UploadSummary {
+            bytes,
+            blocks: 1,
+            etag: result.etag.map(|e| e.to_string()),
+        });
+    }
+
+    let block_client = blob.block_blob_client();
+    let mut ids: Vec<Vec<u8>> = Vec::new();
+    let mut total = 0u64;
+    let mut block = first;
+    while !block.is_empty() {
+        // Fixed-width ids: the service requires every id of a blob to have the same length.
+        let id = format!("block-{:08}", ids.len()).into_bytes();
+        let len = block.len() as u64;
+        block_client
+            .stage_block(&id, len, RequestContent::from(block), None)
+            .await?;
+        total += len;
+        ids.push(id);
+        if len < block_size as u64 {
+            break;
+        }
+        block = read_block(&mut reader, block_size)?;
+    }
+    let list = BlockLookupList {
+        latest: Some(ids.clone()),
+        ..Default::default()
+    };
+    let options = BlockBlobClientCommitBlockListOptions {
+        blob_content_type: content_type.map(str::to_string),
+        ..Default::default()
+    };
+    let response = block_client
+        .commit_block_list(list.try_into()?, Some(options))
+        .await?;
+    Ok(UploadSummary {
+        bytes: total,
+        blocks: u32::try_from(ids.len()).unwrap_or(u32::MAX),
+        etag: etag_of(response.headers()),
+    })
+}
+
+/// Reads until `size` bytes or the end of input.
+fn read_block<R: Read>(reader: &mut R, size: usize) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(size.min(DEFAULT_BLOCK_SIZE));
+    reader.by_ref().take(size as u64).read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+fn etag_of(headers: &Headers) -> Option<String> {
+    headers.get_optional_str(&"etag".into()).map(str::to_string)
+}
+
+/// An open blob download: properties now, body streamed on demand.
+///
+/// ```no_run
+/// # async fn f(blob: azure_storage_blob::BlobClient) -> azure_wasi_storage::Result<()> {
+/// let download = azure_wasi_storage::open_download(&blob).await?;
+/// println!("Content-Type: {}", download.content_type.as_deref().unwrap_or("application/octet-stream"));
+/// let n = download.copy_to(std::io::stdout()).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct BlobDownload {
+    /// The blob's Content-Type, if it has one.
+    pub content_type: Option<String>,
+    /// The blob's length in bytes, if known.
+    pub content_length: Option<u64>,
+    /// The blob's ETag.
+    pub etag: Option<String>,
+    body: azure_core::http::AsyncResponseBody,
+}
+
+/// Starts downloading `blob` (one range request at a time, so memory stays bounded).
+///
+/// ```no_run
+/// # async fn f(blob: azure_storage_blob::BlobClient) -> azure_wasi_storage::Result<()> {
+/// let bytes = azure_wasi_storage::open_download(&blob).await?.collect().await?;
+/// # Ok(()) }
+/// ```
+pub async fn open_download(blob: &BlobClient) -> Result<BlobDownload> {
+    let options = BlobClientDownloadOptions {
+        parallel: NonZero::new(1),
+        ..Default::default()
+    };
+    let result = blob.download(Some(options)).await?;
+    Ok(BlobDownload {
+        content_type: result.properties.content_type.clone(),
+        content_length: result.properties.content_length,
+        etag: result.properties.etag.as_ref().map(|e| e.to_string()),
+        body: result.body,
+    })
+}
+
+impl BlobDownload {
+    /// Streams the body into `writer` chunk by chunk; returns the bytes written.
+    ///
+    /// ```no_run
+    /// # async fn f(d: azure_wasi_storage::BlobDownload) -> azure_wasi_storage::Result<()> {
+    /// let mut out = Vec::new();
+    /// let n = d.copy_to(&mut out).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn copy_to<W: Write>(mut self, mut writer: W) -> Result<u64> {
+        let mut total = 0u64;
+        while let Some(chunk) = self.body.next().await {
+            let chunk = chunk?;
+            writer.write_all(&chunk)?;
+            total += chunk.len() as u64;
+        }
+        writer.flush()?;
+        Ok(total)
+    }
+
+    /// The body as a stream of chunks, e.g. for `azure_wasi_core::BlockingReader` to feed a
+    /// streamed `azure_wasi_handler::Response`.
+    ///
+    /// ```no_run
+    /// # fn f(d: azure_wasi_storage::BlobDownload) {
+    /// let body = d.into_body();
+    /// # }
+    /// ```
+    pub fn into_body(self) -> azure_core::http::AsyncResponseBody {
+        self.body
+    }
+
+    /// Collects the whole body in memory (small blobs only).
+    ///
+    /// ```no_run
+    /// # async fn f(d: azure_wasi_storage::BlobDownload) -> azure_wasi_storage::Result<()> {
+    /// let bytes = d.collect().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn collect(self) -> Result<Bytes> {
+        Ok(self.body.collect().await?)
+    }
+}
