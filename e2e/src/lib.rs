@@ -238,3 +238,59 @@ pub async fn fetch(base: &str, req: Request<Bytes>) -> Response<Bytes> {
     let body = body.collect().await.expect("a complete body").to_bytes();
     Response::from_parts(parts, body)
 }
+
+/// The two worlds a sample is built for: a WAGI module (`wasm32-wasip1`) and a wasi:http
+/// component (`wasm32-wasip2`). Sample tests run once in each.
+///
+/// ```no_run
+/// let hello = e2e::World::Component.guest("hello");
+/// assert!(hello.to_string_lossy().contains("wasm32-wasip2"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum World {
+    /// `wasm32-wasip1`, CGI and `wasi_experimental_http`.
+    Module,
+    /// `wasm32-wasip2`, wasi:http incoming and outgoing handlers.
+    Component,
+}
+
+impl World {
+    /// The built `.wasm` of guest `name` in this world (asserts that it exists).
+    ///
+    /// ```no_run
+    /// let p = e2e::World::Module.guest("hello");
+    /// assert!(p.ends_with("hello.wasm"));
+    /// ```
+    pub fn guest(self, name: &str) -> std::path::PathBuf {
+        match self {
+            World::Module => wasm(name),
+            World::Component => component(name),
+        }
+    }
+}
+
+/// Turns `async fn name(world: e2e::World)` test bodies into two tests each, `name::module`
+/// and `name::component`, so every sample test runs in both worlds.
+///
+/// ```ignore
+/// async fn hello_answers(world: e2e::World) { /* ... */ }
+/// e2e::in_both_worlds!(hello_answers);
+/// ```
+#[macro_export]
+macro_rules! in_both_worlds {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn module() {
+                    super::$name($crate::World::Module).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn component() {
+                    super::$name($crate::World::Component).await
+                }
+            }
+        )+
+    };
+}

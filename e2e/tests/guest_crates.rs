@@ -11,8 +11,8 @@ use sha2::{Digest, Sha256};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-fn harness_with(route: &str, guest: &str, allowed: Option<&str>) -> Harness {
-    let mut module = ModuleConfig::new(route, e2e::wasm(guest));
+fn harness_with(world: e2e::World, route: &str, guest: &str, allowed: Option<&str>) -> Harness {
+    let mut module = ModuleConfig::new(route, world.guest(guest));
     if let Some(entry) = allowed {
         module = module.allowed_host(entry);
     }
@@ -35,9 +35,8 @@ fn header_values(resp: &Response<Bytes>, name: &str) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hello_answers_with_decoded_name() {
-    let h = harness_with("/hello", "hello", None);
+async fn hello_answers_with_decoded_name(world: e2e::World) {
+    let h = harness_with(world, "/hello", "hello", None);
     let resp = h.handle(e2e::get("/hello?name=wasm+world")).await;
     assert_eq!(resp.status(), StatusCode::OK, "{}", e2e::body_text(&resp));
     assert_eq!(e2e::body_text(&resp), "hello, wasm world\n");
@@ -47,8 +46,7 @@ async fn hello_answers_with_decoded_name() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fetch_streams_a_10_mib_body_intact() {
+async fn fetch_streams_a_10_mib_body_intact(world: e2e::World) {
     let big: Bytes = (0..10 * 1024 * 1024u32)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
         .collect::<Vec<u8>>()
@@ -67,7 +65,7 @@ async fn fetch_streams_a_10_mib_body_intact() {
         }
     })
     .await;
-    let h = harness_with("/fetch", "fetch", Some(&upstream.origin()));
+    let h = harness_with(world, "/fetch", "fetch", Some(&upstream.origin()));
     for via in ["", "&via=binding"] {
         let uri = format!("/fetch?url={}{via}", e2e::enc(&upstream.url("/big")));
         let resp = h.handle(e2e::get(&uri)).await;
@@ -86,8 +84,7 @@ async fn fetch_streams_a_10_mib_body_intact() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn repeated_response_headers_all_arrive() {
+async fn repeated_response_headers_all_arrive(world: e2e::World) {
     let upstream = e2e::Upstream::start(|_req| async {
         let mut r = e2e::text(200, "multi");
         for v in ["one", "two", "three"] {
@@ -104,7 +101,7 @@ async fn repeated_response_headers_all_arrive() {
         r
     })
     .await;
-    let h = harness_with("/fetch", "fetch", Some(&upstream.origin()));
+    let h = harness_with(world, "/fetch", "fetch", Some(&upstream.origin()));
     let target = e2e::enc(&upstream.url("/m"));
 
     // Straight through the binding: every value stays a separate header line.
@@ -124,8 +121,7 @@ async fn repeated_response_headers_all_arrive() {
     assert_eq!(joined, "one, two, three");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn retry_after_503_is_honoured_and_really_waits() {
+async fn retry_after_503_is_honoured_and_really_waits(world: e2e::World) {
     let hits: Arc<Mutex<Vec<Instant>>> = Arc::default();
     let seen = hits.clone();
     let upstream = e2e::Upstream::start(move |_req| {
@@ -147,7 +143,7 @@ async fn retry_after_503_is_honoured_and_really_waits() {
         }
     })
     .await;
-    let h = harness_with("/fetch", "fetch", Some(&upstream.origin()));
+    let h = harness_with(world, "/fetch", "fetch", Some(&upstream.origin()));
     let resp = h
         .handle(e2e::get(&format!(
             "/fetch?url={}",
@@ -165,12 +161,11 @@ async fn retry_after_503_is_honoured_and_really_waits() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn denied_host_is_a_502_naming_the_entry_to_add() {
+async fn denied_host_is_a_502_naming_the_entry_to_add(world: e2e::World) {
     let upstream =
         e2e::Upstream::start(|_req| async { e2e::text(200, "should not be reached") }).await;
     // Allowed: a different port on the same host.
-    let h = harness_with("/fetch", "fetch", Some("http://127.0.0.1:1"));
+    let h = harness_with(world, "/fetch", "fetch", Some("http://127.0.0.1:1"));
     for via in ["", "&via=binding"] {
         let resp = h
             .handle(e2e::get(&format!(
@@ -192,18 +187,16 @@ async fn denied_host_is_a_502_naming_the_entry_to_add() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn missing_url_is_a_400_naming_the_parameter() {
-    let h = harness_with("/fetch", "fetch", None);
+async fn missing_url_is_a_400_naming_the_parameter(world: e2e::World) {
+    let h = harness_with(world, "/fetch", "fetch", None);
     let resp = h.handle(e2e::get("/fetch")).await;
     let body = e2e::body_text(&resp);
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{body}");
     assert!(body.contains("`url`"), "{body}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn echo_decodes_query_edge_cases() {
-    let h = harness_with("/echo", "echo", None);
+async fn echo_decodes_query_edge_cases(world: e2e::World) {
+    let h = harness_with(world, "/echo", "echo", None);
     let resp = h
         .handle(e2e::get(
             "/echo?a=1&a=2&b=x+y&c=%E2%82%AC&d=%zz&e&=v&f=1%2B1&g=%&&h=%41%4",
@@ -233,9 +226,8 @@ async fn echo_decodes_query_edge_cases() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn echo_round_trips_a_json_body() {
-    let h = harness_with("/echo", "echo", None);
+async fn echo_round_trips_a_json_body(world: e2e::World) {
+    let h = harness_with(world, "/echo", "echo", None);
     let sent = json!({
         "id": "item-1",
         "nested": {"list": [1, 2.5, null, true], "text": "ünïcødé \"quoted\"\n"},
@@ -256,9 +248,8 @@ async fn echo_round_trips_a_json_body() {
     assert_eq!(v["headers"]["x-custom"], json!(["custom value"]));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn echo_rejects_malformed_json_with_400() {
-    let h = harness_with("/echo", "echo", None);
+async fn echo_rejects_malformed_json_with_400(world: e2e::World) {
+    let h = harness_with(world, "/echo", "echo", None);
     let req = http::Request::post("/echo")
         .header("content-type", "application/json")
         .body(Bytes::from_static(b"{\"unterminated"))
@@ -268,3 +259,15 @@ async fn echo_rejects_malformed_json_with_400() {
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{body}");
     assert!(body.contains("JSON"), "{body}");
 }
+
+e2e::in_both_worlds!(
+    hello_answers_with_decoded_name,
+    fetch_streams_a_10_mib_body_intact,
+    repeated_response_headers_all_arrive,
+    retry_after_503_is_honoured_and_really_waits,
+    denied_host_is_a_502_naming_the_entry_to_add,
+    missing_url_is_a_400_naming_the_parameter,
+    echo_decodes_query_edge_cases,
+    echo_round_trips_a_json_body,
+    echo_rejects_malformed_json_with_400,
+);

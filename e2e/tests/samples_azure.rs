@@ -25,9 +25,9 @@ async fn emulators(cosmos: bool) -> Emulators {
 }
 
 /// A module with the environment and allowed hosts every Azure sample may need.
-fn module(route: &str, guest: &str, emus: &Emulators) -> ModuleConfig {
+fn module(world: e2e::World, route: &str, guest: &str, emus: &Emulators) -> ModuleConfig {
     let blob = emus.blob().expect("blob emulator enabled");
-    let mut m = ModuleConfig::new(route, e2e::wasm(guest))
+    let mut m = ModuleConfig::new(route, world.guest(guest))
         .env("STORAGE_ACCOUNT", DEV_ACCOUNT)
         .env("STORAGE_MASTER_KEY", DEV_ACCOUNT_KEY)
         .env("STORAGE_ENDPOINT", blob.account_url(DEV_ACCOUNT))
@@ -61,12 +61,11 @@ fn request(method: &str, uri: &str, content_type: &str, body: impl Into<Bytes>) 
         .expect("a valid test request")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn blob_write_then_read_small_and_large() {
+async fn blob_write_then_read_small_and_large(world: e2e::World) {
     let emus = emulators(false).await;
     let h = Harness::builder()
-        .module(module("/write", "blob-write", &emus))
-        .module(module("/read", "blob-read", &emus))
+        .module(module(world, "/write", "blob-write", &emus))
+        .module(module(world, "/read", "blob-read", &emus))
         .build()
         .expect("the harness builds with the blob samples");
 
@@ -125,12 +124,11 @@ async fn blob_write_then_read_small_and_large() {
     emus.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn blob_samples_explain_bad_input() {
+async fn blob_samples_explain_bad_input(world: e2e::World) {
     let emus = emulators(false).await;
     let h = Harness::builder()
-        .module(module("/write", "blob-write", &emus))
-        .module(module("/read", "blob-read", &emus))
+        .module(module(world, "/write", "blob-write", &emus))
+        .module(module(world, "/read", "blob-read", &emus))
         .build()
         .expect("the harness builds with the blob samples");
 
@@ -191,12 +189,11 @@ async fn blob_samples_explain_bad_input() {
     emus.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn blob_write_with_a_wrong_key_is_a_502_naming_the_service_answer() {
+async fn blob_write_with_a_wrong_key_is_a_502_naming_the_service_answer(world: e2e::World) {
     let emus = emulators(false).await;
     let wrong = "d3Jvbmcta2V5LXdyb25nLWtleS13cm9uZy1rZXktd3Jvbmc=";
     let h = Harness::builder()
-        .module(module("/write", "blob-write", &emus).env("STORAGE_MASTER_KEY", wrong))
+        .module(module(world, "/write", "blob-write", &emus).env("STORAGE_MASTER_KEY", wrong))
         .build()
         .expect("the harness builds");
     let resp = h
@@ -217,11 +214,10 @@ async fn blob_write_with_a_wrong_key_is_a_502_naming_the_service_answer() {
     emus.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cosmos_sample_writes_reads_lists_queries_and_deletes() {
+async fn cosmos_sample_writes_reads_lists_queries_and_deletes(world: e2e::World) {
     let emus = emulators(true).await;
     let h = Harness::builder()
-        .module(module("/cosmos", "cosmos", &emus))
+        .module(module(world, "/cosmos", "cosmos", &emus))
         .build()
         .expect("the harness builds with the cosmos sample");
 
@@ -291,11 +287,10 @@ async fn cosmos_sample_writes_reads_lists_queries_and_deletes() {
     emus.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn webhook_answers_the_validation_handshakes() {
+async fn webhook_answers_the_validation_handshakes(world: e2e::World) {
     let emus = emulators(true).await;
     let h = Harness::builder()
-        .module(module("/webhook", "eventgrid-webhook", &emus))
+        .module(module(world, "/webhook", "eventgrid-webhook", &emus))
         .build()
         .expect("the harness builds with the webhook sample");
     let validation = r#"[{"id":"v1","topic":"t","subject":"","eventType":"Microsoft.EventGrid.SubscriptionValidationEvent",
@@ -342,13 +337,12 @@ async fn webhook_answers_the_validation_handshakes() {
 /// The article's scenario: publish stores a blob and announces it; EventGrid delivers to the
 /// webhook (served by the harness over real HTTP); the webhook reads the blob and records it in
 /// Cosmos DB; the cosmos sample finds the record.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn publish_event_webhook_records_the_blob_in_cosmos() {
+async fn publish_event_webhook_records_the_blob_in_cosmos(world: e2e::World) {
     let emus = emulators(true).await;
     let h = Harness::builder()
-        .module(module("/publish", "eventgrid-publish", &emus))
-        .module(module("/webhook", "eventgrid-webhook", &emus))
-        .module(module("/cosmos", "cosmos", &emus))
+        .module(module(world, "/publish", "eventgrid-publish", &emus))
+        .module(module(world, "/webhook", "eventgrid-webhook", &emus))
+        .module(module(world, "/cosmos", "cosmos", &emus))
         .build()
         .expect("the harness builds with the eventgrid samples");
     let server = h
@@ -406,3 +400,12 @@ async fn publish_event_webhook_records_the_blob_in_cosmos() {
     server.shutdown().await;
     emus.shutdown().await;
 }
+
+e2e::in_both_worlds!(
+    blob_write_then_read_small_and_large,
+    blob_samples_explain_bad_input,
+    blob_write_with_a_wrong_key_is_a_502_naming_the_service_answer,
+    cosmos_sample_writes_reads_lists_queries_and_deletes,
+    webhook_answers_the_validation_handshakes,
+    publish_event_webhook_records_the_blob_in_cosmos,
+);

@@ -93,6 +93,14 @@ impl HttpClient for WasiHttpClient {
                     .map_err(to_azure_error)?
             }
             Body::SeekableStream(stream) => {
+                let mut headers = headers;
+                if let (Some(len), false) = (
+                    stream.len(),
+                    headers.contains_key(http::header::CONTENT_LENGTH),
+                ) {
+                    // Announce the length: wasi:http would otherwise send the body chunked.
+                    headers.insert(http::header::CONTENT_LENGTH, len.into());
+                }
                 let mut upload = azure_wasi_outbound::start(&method, url, &headers, &self.options)
                     .map_err(to_azure_error)?;
                 let mut stream = stream.clone();

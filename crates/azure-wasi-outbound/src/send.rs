@@ -66,6 +66,17 @@ pub fn send_with(
     check_url(url)?;
     #[cfg(all(target_arch = "wasm32", target_env = "p2"))]
     {
+        // wasi:http sends a body of unannounced length chunked; announce the known length, as
+        // the wasi_experimental_http host does (Shared Key signatures cover Content-Length).
+        let sized;
+        let headers = if body.is_empty() || headers.contains_key(http::header::CONTENT_LENGTH) {
+            headers
+        } else {
+            let mut with_length = headers.clone();
+            with_length.insert(http::header::CONTENT_LENGTH, body.len().into());
+            sized = with_length;
+            &sized
+        };
         let mut pending = crate::p2::start(method, url, headers, options)?;
         pending.write(body)?;
         pending.finish()
