@@ -33,10 +33,10 @@ mod error;
 mod options;
 mod runtime;
 
+pub use azure_wasi_runtime::{sleep, Sleep};
 pub use body::BlockingReader;
 pub use client::{WasiHttpClient, DEFAULT_OPTIONS};
 pub use error::Error;
-pub use azure_wasi_runtime::{sleep, Sleep};
 pub use options::{client_options, transport};
 pub use runtime::{init, WasiRuntime};
 

@@ -1,8 +1,8 @@
 //! The `azure_core` async runtime for WASI, and its one-time installation.
 
 use crate::Error;
-use azure_wasi_runtime::JoinHandle;
 use azure_core::async_runtime::{AbortableTask, AsyncRuntime, SpawnedTask, TaskFuture};
+use azure_wasi_runtime::JoinHandle;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};

@@ -31,7 +31,9 @@ pub(crate) fn request(incoming: IncomingRequest) -> Result<Request, Error> {
             })?
         }
     };
-    let path_and_query = incoming.path_with_query().unwrap_or_else(|| "/".to_string());
+    let path_and_query = incoming
+        .path_with_query()
+        .unwrap_or_else(|| "/".to_string());
     let mut headers = http::HeaderMap::new();
     {
         let fields = incoming.headers();

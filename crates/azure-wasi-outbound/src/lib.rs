@@ -48,7 +48,7 @@ mod sys;
 
 pub use codec::{decode_headers, encode_headers};
 pub use error::{allowed_hosts_entry, redact_url, Error};
-pub use response::{Body, Response, DEFAULT_CHUNK};
 pub use options::Options;
 pub use request::{start, RequestBody};
+pub use response::{Body, Response, DEFAULT_CHUNK};
 pub use send::{send, send_parts, send_with};

@@ -61,7 +61,9 @@ pub(crate) fn start(
         "https" => Scheme::Https,
         other => Scheme::Other(other.to_string()),
     };
-    request.set_scheme(Some(&scheme)).map_err(|_| invalid_url())?;
+    request
+        .set_scheme(Some(&scheme))
+        .map_err(|_| invalid_url())?;
     request
         .set_authority(Some(authority.as_str()))
         .map_err(|_| invalid_url())?;

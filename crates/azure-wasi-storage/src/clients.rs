@@ -5,11 +5,11 @@ use crate::{
     StorageSettings,
 };
 use azure_core::http::{ClientOptions, Url};
-use azure_wasi_core::auth::{add_signing_policy, RequestSigner};
 use azure_storage_blob::{
     BlobClient, BlobClientOptions, BlobContainerClient, BlobContainerClientOptions,
     BlobServiceClient, BlobServiceClientOptions,
 };
+use azure_wasi_core::auth::{add_signing_policy, RequestSigner};
 use std::sync::Arc;
 
 impl StorageSettings {

@@ -180,7 +180,11 @@ impl From<http::Error> for Error {
 
 impl From<http::status::InvalidStatusCode> for Error {
     fn from(e: http::status::InvalidStatusCode) -> Self {
-        Self::new(StatusCode::BAD_GATEWAY, format!("the upstream answered with {e}")).with_source(e)
+        Self::new(
+            StatusCode::BAD_GATEWAY,
+            format!("the upstream answered with {e}"),
+        )
+        .with_source(e)
     }
 }
 
@@ -220,7 +224,12 @@ impl From<crate::BoxError> for Error {
 
 /// The policy for an answer from an Azure service: its status, and its `Retry-After`.
 #[cfg(feature = "azure")]
-fn from_service(service: &str, status: u16, code: Option<&str>, retry_after: Option<String>) -> Error {
+fn from_service(
+    service: &str,
+    status: u16,
+    code: Option<&str>,
+    retry_after: Option<String>,
+) -> Error {
     let code = code.map(|c| format!(" ({c})")).unwrap_or_default();
     match status {
         404 | 409 | 412 => Error::new(
@@ -261,9 +270,9 @@ impl From<azure_core::Error> for Error {
             cause = c.source();
         }
         let mapped = match e.kind() {
-            ErrorKind::HttpResponse { status, error_code, .. } => {
-                from_service("Azure", u16::from(*status), error_code.as_deref(), None)
-            }
+            ErrorKind::HttpResponse {
+                status, error_code, ..
+            } => from_service("Azure", u16::from(*status), error_code.as_deref(), None),
             ErrorKind::Io => Error::new(
                 StatusCode::BAD_GATEWAY,
                 "the Azure service could not be reached; check that it is up and in allowed_hosts",
@@ -285,7 +294,10 @@ impl From<azure_wasi_storage::Error> for Error {
             E::Azure(inner) => Self::from(inner),
             E::Io(inner) => Self::from(inner),
             E::InvalidName { .. } => Self::bad_request(e.to_string()).with_source(e),
-            E::MissingSetting { .. } | E::InvalidKey { .. } | E::InvalidEndpoint { .. } | E::Sas(_) => {
+            E::MissingSetting { .. }
+            | E::InvalidKey { .. }
+            | E::InvalidEndpoint { .. }
+            | E::Sas(_) => {
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).with_source(e)
             }
         }
@@ -298,9 +310,9 @@ impl From<azure_wasi_cosmos::Error> for Error {
         use azure_wasi_cosmos::Error as E;
         match e {
             E::Transport(inner) => Self::from(inner),
-            E::Service { status, ref code, .. } => {
-                from_service("Cosmos DB", status, code.as_deref(), None).with_source(e)
-            }
+            E::Service {
+                status, ref code, ..
+            } => from_service("Cosmos DB", status, code.as_deref(), None).with_source(e),
             E::InvalidId { .. } | E::Json(_) => Self::bad_request(e.to_string()).with_source(e),
             E::MissingSetting { .. } | E::InvalidKey | E::InvalidEndpoint { .. } => {
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).with_source(e)
@@ -315,7 +327,9 @@ impl From<azure_wasi_eventgrid::Error> for Error {
         use azure_wasi_eventgrid::Error as E;
         match e {
             E::Transport(inner) => Self::from(inner),
-            E::Service { status, .. } => from_service("EventGrid", status, None, None).with_source(e),
+            E::Service { status, .. } => {
+                from_service("EventGrid", status, None, None).with_source(e)
+            }
             E::MissingSetting { .. } | E::InvalidKey | E::InvalidEndpoint { .. } => {
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).with_source(e)
             }

@@ -28,9 +28,9 @@
 
 mod error;
 
-pub use azure_wasi_handler::{Body, BoxError, IntoResponse, Query, Request, Response};
 #[cfg(feature = "json")]
 pub use azure_wasi_handler::Json;
+pub use azure_wasi_handler::{Body, BoxError, IntoResponse, Query, Request, Response};
 pub use azure_wasi_macros::handler;
 pub use error::{Error, Result};
 pub use http::{self, header, HeaderMap, HeaderValue, Method, StatusCode};

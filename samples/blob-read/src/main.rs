@@ -3,8 +3,8 @@
 //! The body is copied chunk by chunk from the storage response to stdout. Settings come from
 //! the environment: `STORAGE_ACCOUNT`, `STORAGE_MASTER_KEY`, optional `STORAGE_ENDPOINT`.
 
-use azure_wasi::{Method, StatusCode};
 use azure_wasi::Response;
+use azure_wasi::{Method, StatusCode};
 
 #[azure_wasi::handler]
 async fn handle(req: azure_wasi::Request) -> azure_wasi::Result<Response> {
@@ -12,8 +12,7 @@ async fn handle(req: azure_wasi::Request) -> azure_wasi::Result<Response> {
         return Err(azure_wasi::Error::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "use GET /blob?container=<name>&blob=<name>",
-        )
-        .into());
+        ));
     }
     let container = req.require_query("container")?.to_string();
     let blob = req.require_query("blob")?.to_string();
@@ -33,10 +32,9 @@ async fn read(container: String, blob: String) -> azure_wasi::Result<Response> {
                 format!(
                     "there is no blob {blob:?} in container {container:?}: write it first (POST /blob?container=..&blob=..)"
                 ),
-            )
-            .into())
+            ))
         }
-        Err(e) => return Err(to_wagi(e).into()),
+        Err(e) => return Err(to_wagi(e)),
     };
     let content_type = download
         .content_type

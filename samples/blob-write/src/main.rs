@@ -5,9 +5,9 @@
 //! upload never sits in memory twice. Settings come from the environment: `STORAGE_ACCOUNT`,
 //! `STORAGE_MASTER_KEY`, optional `STORAGE_ENDPOINT`.
 
+use azure_wasi::Response;
 use azure_wasi::{Method, StatusCode};
 use std::io::Read;
-use azure_wasi::Response;
 
 #[azure_wasi::handler]
 async fn handle(req: azure_wasi::Request) -> azure_wasi::Result<Response> {
@@ -15,8 +15,7 @@ async fn handle(req: azure_wasi::Request) -> azure_wasi::Result<Response> {
         return Err(azure_wasi::Error::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "use POST /blob?container=<name>&blob=<name> with the content as the body",
-        )
-        .into());
+        ));
     }
     let container = req.require_query("container")?.to_string();
     let blob = req.require_query("blob")?.to_string();
@@ -26,14 +25,14 @@ async fn handle(req: azure_wasi::Request) -> azure_wasi::Result<Response> {
         .unwrap_or("application/octet-stream")
         .to_string();
     if req.content_length() == Some(0) {
-        return Err(empty_body().into());
+        return Err(empty_body());
     }
     let mut body = req.into_body_reader();
     // Peek one byte so an empty body is refused before anything is written.
     let mut first = [0u8; 1];
     let n = body.read(&mut first)?;
     if n == 0 {
-        return Err(empty_body().into());
+        return Err(empty_body());
     }
     let reader = (&first[..n]).chain(body);
     store(container, blob, content_type, reader).await
@@ -60,7 +59,7 @@ async fn store(
     if let Err(e) = container_client.create(None).await {
         // 409: the container exists already, which is fine.
         if e.http_status().map(u16::from) != Some(409) {
-            return Err(to_wagi(e.into()).into());
+            return Err(to_wagi(e.into()));
         }
     }
     let blob_client = settings

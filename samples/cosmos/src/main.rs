@@ -10,9 +10,9 @@
 //! Settings: `COSMOS_ENDPOINT` (or `COSMOS_ACCOUNT`) and `COSMOS_MASTER_KEY`.
 
 use azure_wasi::cosmos::{ContainerClient, CosmosClient, Query};
+use azure_wasi::Response;
 use azure_wasi::{Method, StatusCode};
 use serde_json::{json, Value};
-use azure_wasi::Response;
 
 #[azure_wasi::handler]
 async fn handle(mut req: azure_wasi::Request) -> azure_wasi::Result<Response> {
@@ -23,7 +23,7 @@ async fn handle(mut req: azure_wasi::Request) -> azure_wasi::Result<Response> {
         (Some(field), Some(value)) => Some((check_field(field)?, value.to_string())),
         (Some(_), None) | (None, Some(_)) => {
             return Err(
-                bad("use `where` and `equals` together: ?where=<field>&equals=<value>").into(),
+                bad("use `where` and `equals` together: ?where=<field>&equals=<value>"),
             )
         }
         (None, None) => None,
@@ -49,14 +49,14 @@ async fn handle(mut req: azure_wasi::Request) -> azure_wasi::Result<Response> {
                     .map_err(to_wagi)?;
                 Ok(Response::json(&json!({ "deleted": id }))?)
             }
-            (Method::DELETE, None, _) => Err(bad("DELETE needs ?id=<document id>").into()),
+            (Method::DELETE, None, _) => Err(bad("DELETE needs ?id=<document id>")),
             _ => Err(azure_wasi::Error::new(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "use POST (write), GET (read/list/query) or DELETE",
-            )
-            .into()),
+            )),
         }
-    }.await
+    }
+    .await
 }
 
 fn bad(message: &str) -> azure_wasi::Error {
@@ -86,16 +86,16 @@ async fn open(collection: &str) -> azure_wasi::Result<ContainerClient> {
         .create_database_if_not_exists(&database)
         .await
         .map_err(to_wagi)?;
-    Ok(db
+    db
         .create_container_if_not_exists(collection, "/id")
         .await
-        .map_err(to_wagi)?)
+        .map_err(to_wagi)
 }
 
 async fn write(container: &ContainerClient, doc: Value) -> azure_wasi::Result<Response> {
     let id = match doc.get("id") {
         Some(Value::String(id)) if !id.is_empty() => id.clone(),
-        _ => return Err(bad("the JSON body needs a non-empty string \"id\" field").into()),
+        _ => return Err(bad("the JSON body needs a non-empty string \"id\" field")),
     };
     let written = container
         .upsert_item(id.as_str(), &doc, None)
@@ -127,9 +127,8 @@ async fn read(container: &ContainerClient, id: &str) -> azure_wasi::Result<Respo
                 "no document with id {id:?} in collection {:?}: POST it first",
                 container.id()
             ),
-        )
-        .into()),
-        Err(e) => Err(to_wagi(e).into()),
+        )),
+        Err(e) => Err(to_wagi(e)),
     }
 }
 

@@ -6,9 +6,9 @@
 //! `EVENTGRID_ENDPOINT`, `EVENTGRID_KEY` (or `EVENTGRID_SAS_TOKEN`); optional `EVENT_TYPE`.
 
 use azure_wasi::eventgrid::{EventGridEvent, EventGridPublisher, StorageBlobCreatedEventData};
+use azure_wasi::Response;
 use azure_wasi::{Method, StatusCode};
 use std::io::Read;
-use azure_wasi::Response;
 
 #[azure_wasi::handler]
 async fn handle(req: azure_wasi::Request) -> azure_wasi::Result<Response> {
@@ -16,8 +16,7 @@ async fn handle(req: azure_wasi::Request) -> azure_wasi::Result<Response> {
         return Err(azure_wasi::Error::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "use POST /publish?container=<name>&blob=<name> with the content as the body",
-        )
-        .into());
+        ));
     }
     let container = req.require_query("container")?.to_string();
     let blob = req.require_query("blob")?.to_string();
@@ -32,8 +31,7 @@ async fn handle(req: azure_wasi::Request) -> azure_wasi::Result<Response> {
         return Err(azure_wasi::Error::new(
             StatusCode::BAD_REQUEST,
             "the request body is empty: send the content to store as the body",
-        )
-        .into());
+        ));
     }
     let reader = (&first[..]).chain(body);
     store_and_publish(container, blob, content_type, reader).await
@@ -56,7 +54,7 @@ async fn store_and_publish(
         .map_err(storage_err)?;
     if let Err(e) = container_client.create(None).await {
         if e.http_status().map(u16::from) != Some(409) {
-            return Err(storage_err(e.into()).into());
+            return Err(storage_err(e.into()));
         }
     }
     let blob_client = settings

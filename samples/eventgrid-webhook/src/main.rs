@@ -9,10 +9,10 @@
 //! Settings: `STORAGE_*` (to read blobs) and `COSMOS_*` (to record them).
 
 use azure_wasi::eventgrid::{options_handshake, parse_delivery, ReceivedEvent, SystemEvent};
-use futures::StreamExt;
-use azure_wasi::{Method, StatusCode};
-use serde_json::{json, Value};
 use azure_wasi::Response;
+use azure_wasi::{Method, StatusCode};
+use futures::StreamExt;
+use serde_json::{json, Value};
 
 /// How many bytes of a text blob are copied into the Cosmos document.
 const PREVIEW_BYTES: usize = 256;
@@ -32,24 +32,21 @@ async fn handle(mut req: azure_wasi::Request) -> azure_wasi::Result<Response> {
             None => Err(azure_wasi::Error::new(
                 StatusCode::BAD_REQUEST,
                 "OPTIONS needs a WebHook-Request-Origin header (CloudEvents webhook handshake)",
-            )
-            .into()),
+            )),
         };
     }
     if req.method() != Method::POST {
         return Err(azure_wasi::Error::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "EventGrid delivers with POST (and validates CloudEvents endpoints with OPTIONS)",
-        )
-        .into());
+        ));
     }
     let body = req.body()?.clone();
     if body.is_empty() {
         return Err(azure_wasi::Error::new(
             StatusCode::BAD_REQUEST,
             "the request body is empty: EventGrid sends a JSON array of events",
-        )
-        .into());
+        ));
     }
     let delivery = parse_delivery(&body).map_err(|e| {
         azure_wasi::Error::new(
@@ -99,8 +96,9 @@ impl Sinks {
         let storage = azure_wasi::storage::StorageSettings::from_env().map_err(storage_err)?;
         let database = env_or("COSMOS_DATABASE", "wagi");
         let collection = env_or("COSMOS_COLLECTION", "blobs");
-        let client = azure_wasi::cosmos::CosmosClient::from_env(azure_wasi::azure::client_options())
-            .map_err(cosmos_err)?;
+        let client =
+            azure_wasi::cosmos::CosmosClient::from_env(azure_wasi::azure::client_options())
+                .map_err(cosmos_err)?;
         let db = client
             .create_database_if_not_exists(&database)
             .await

@@ -8,7 +8,9 @@
 //! Errors map through `azure_wasi::run`: no `url` is a 400, a host not in `allowed_hosts` a 502
 //! naming the entry to add, anything else a 500.
 
-use azure_wasi::azure::azure_core::http::{Context, Method, Pipeline, PipelineStreamOptions, Request, Url};
+use azure_wasi::azure::azure_core::http::{
+    Context, Method, Pipeline, PipelineStreamOptions, Request, Url,
+};
 use azure_wasi::azure::BlockingReader;
 use azure_wasi::Response;
 
