@@ -1,15 +1,23 @@
-//! Building the guests and optimising them.
+//! Building the guests for both worlds and measuring or optimising them.
+//!
+//! - `wasm32-wasip1`: WAGI modules (CGI + `wasi_experimental_http`), optimised with `wasm-opt -Oz`;
+//! - `wasm32-wasip2`: wasi:http components from the same sample sources. `wasm-opt` cannot read
+//!   components, so their size is reported as built (`opt-level = "z"` with LTO).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::cmd::{cargo, exec, output, root};
 
-/// The wasm target.
-pub const TARGET: &str = "wasm32-wasip1";
+/// The module world (WAGI).
+pub const P1: &str = "wasm32-wasip1";
+/// The component world (wasi:http 0.2).
+pub const P2: &str = "wasm32-wasip2";
+/// Both targets, in build order.
+pub const TARGETS: &[&str] = &[P1, P2];
 /// The size-optimised profile of the root Cargo.toml.
 pub const PROFILE: &str = "wasm-release";
-/// Handlers a user copies.
+/// Handlers a user copies; each builds for both targets.
 pub const SAMPLES: &[&str] = &[
     "hello",
     "echo",
@@ -20,56 +28,127 @@ pub const SAMPLES: &[&str] = &[
     "eventgrid-publish",
     "eventgrid-webhook",
 ];
-/// Guests that only the tests use.
-pub const TEST_GUESTS: &[&str] = &["cgi-probe", "outbound-probe"];
+/// Guests that only the tests use, per target.
+pub const P1_TEST_GUESTS: &[&str] = &["cgi-probe", "outbound-probe"];
+pub const P2_TEST_GUESTS: &[&str] = &["component-probe"];
 
-/// Installs the wasm target with rustup when it is missing.
-pub fn ensure_target() -> Result<(), String> {
+/// What `--profile wasm-release` produces for a target: "module" or "component".
+pub fn kind(target: &str) -> &'static str {
+    if target == P2 {
+        "component"
+    } else {
+        "module"
+    }
+}
+
+/// Installs the wasm targets with rustup when they are missing.
+pub fn ensure_targets() -> Result<(), String> {
     let installed = output(Command::new("rustup").args(["target", "list", "--installed"]))
-        .map_err(|e| format!("{e}\nrustup is needed to install the {TARGET} target"))?;
-    if installed.lines().any(|l| l.trim() == TARGET) {
+        .map_err(|e| {
+            format!(
+                "{e}\nrustup is needed to install the {} targets",
+                TARGETS.join(" and ")
+            )
+        })?;
+    let missing: Vec<&str> = TARGETS
+        .iter()
+        .copied()
+        .filter(|t| !installed.lines().any(|l| l.trim() == *t))
+        .collect();
+    if missing.is_empty() {
         return Ok(());
     }
-    exec(Command::new("rustup").args(["target", "add", TARGET]))
+    exec(
+        Command::new("rustup")
+            .args(["target", "add"])
+            .args(&missing),
+    )
 }
 
-/// The folder the guests are built into.
+/// The folder a target's guests are built into, under `target_dir`.
+pub fn out_dir_in(target_dir: &Path, target: &str) -> PathBuf {
+    target_dir.join(target).join(PROFILE)
+}
+
+/// The folder of the WAGI modules (`wasm32-wasip1`).
 pub fn wasm_dir() -> PathBuf {
-    root().join("target").join(TARGET).join(PROFILE)
+    out_dir_in(&root().join("target"), P1)
 }
 
-/// Builds every sample and test guest; returns the folder of the `.wasm` files.
-pub fn build_guests() -> Result<PathBuf, String> {
-    ensure_target()?;
+/// The folder of the components (`wasm32-wasip2`).
+pub fn component_dir() -> PathBuf {
+    out_dir_in(&root().join("target"), P2)
+}
+
+/// Where the guests of both worlds are.
+#[derive(Debug, Clone)]
+pub struct Built {
+    /// `wasm32-wasip1` modules.
+    pub modules: PathBuf,
+    /// `wasm32-wasip2` components.
+    pub components: PathBuf,
+}
+
+/// Builds `packages` for `target` in one cargo invocation into `target_dir` (None: the default).
+pub fn build_for(
+    target: &str,
+    packages: &[&str],
+    target_dir: Option<&Path>,
+) -> Result<PathBuf, String> {
     let mut cmd = cargo();
-    cmd.args(["build", "--target", TARGET, "--profile", PROFILE]);
-    for p in SAMPLES.iter().chain(TEST_GUESTS) {
+    cmd.args(["build", "--target", target, "--profile", PROFILE]);
+    if let Some(dir) = target_dir {
+        cmd.env("CARGO_TARGET_DIR", dir);
+    }
+    for p in packages {
         cmd.args(["-p", p]);
     }
-    exec(&mut cmd)?;
-    Ok(wasm_dir())
+    exec(&mut cmd).map_err(|e| {
+        format!(
+            "{e}\nbuilding the {} {}s failed; the compiler's messages are above",
+            target,
+            kind(target)
+        )
+    })?;
+    let dir = target_dir
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| root().join("target"));
+    Ok(out_dir_in(&dir, target))
 }
 
-/// Path of the `wasm-opt` binary, installed from crates.io into `target/tools` on first use.
+/// Every package built for `target`: the samples and that target's test guests.
+pub fn guests_of(target: &str) -> Vec<&'static str> {
+    let tests = if target == P2 {
+        P2_TEST_GUESTS
+    } else {
+        P1_TEST_GUESTS
+    };
+    SAMPLES.iter().chain(tests).copied().collect()
+}
+
+/// Builds every sample for both targets, and the test guests of each target.
+pub fn build_guests() -> Result<Built, String> {
+    ensure_targets()?;
+    let modules = build_for(P1, &guests_of(P1), None)?;
+    let components = build_for(P2, &guests_of(P2), None)?;
+    Ok(Built {
+        modules,
+        components,
+    })
+}
+
+/// Builds only the samples for one target (the demo uses this).
+pub fn build_samples(target: &str, target_dir: Option<&Path>) -> Result<PathBuf, String> {
+    ensure_targets()?;
+    build_for(target, SAMPLES, target_dir)
+}
+
+/// The `wasm-opt` to use (from the tool cache; see [`crate::tools`]).
 pub fn wasm_opt() -> Result<PathBuf, String> {
-    let tools = root().join("target").join("tools");
-    let bin = tools.join("bin").join("wasm-opt");
-    if !bin.is_file() {
-        eprintln!("installing wasm-opt (Binaryen) from crates.io into target/tools; this takes a few minutes once");
-        exec(cargo().args([
-            "install",
-            "wasm-opt",
-            "--version",
-            "0.116.1",
-            "--locked",
-            "--root",
-            tools.to_str().ok_or("non-UTF-8 path")?,
-        ]))?;
-    }
-    Ok(bin)
+    crate::tools::wasm_opt()
 }
 
-/// Optimises `input` with `wasm-opt -Oz` into `output`.
+/// Optimises the module `input` with `wasm-opt -Oz` into `output`.
 pub fn optimise(wasm_opt: &Path, input: &Path, output_path: &Path) -> Result<(), String> {
     if let Some(dir) = output_path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -87,14 +166,18 @@ pub fn optimise(wasm_opt: &Path, input: &Path, output_path: &Path) -> Result<(),
     )
 }
 
-/// The folder of optimised samples.
+/// The folder of optimised modules.
 pub fn optimised_dir() -> PathBuf {
     root().join("target").join("wasm-opt")
 }
 
-/// Builds, optimises every sample, and returns `(name, release bytes, optimised bytes)`.
+/// Builds the p1 samples, optimises each, and returns `(name, release bytes, optimised bytes)`.
 pub fn build_and_optimise() -> Result<Vec<(String, u64, u64)>, String> {
-    let dir = build_guests()?;
+    let dir = build_samples(P1, None)?;
+    optimise_all(&dir)
+}
+
+fn optimise_all(dir: &Path) -> Result<Vec<(String, u64, u64)>, String> {
     let wasm_opt = wasm_opt()?;
     let mut rows = Vec::new();
     for name in SAMPLES {
@@ -106,20 +189,33 @@ pub fn build_and_optimise() -> Result<Vec<(String, u64, u64)>, String> {
     Ok(rows)
 }
 
-fn size(p: &Path) -> Result<u64, String> {
+/// Bytes of a file.
+pub fn size(p: &Path) -> Result<u64, String> {
     std::fs::metadata(p)
         .map(|m| m.len())
         .map_err(|e| format!("{}: {e}", p.display()))
 }
 
-/// `cargo xtask sizes`.
+/// `cargo xtask sizes`: modules before and after `wasm-opt -Oz`, components as built.
 pub fn sizes() -> Result<(), String> {
-    let rows = build_and_optimise()?;
-    println!("| sample | release .wasm | after wasm-opt -Oz |");
-    println!("|---|---:|---:|");
+    let built = build_guests()?;
+    let rows = optimise_all(&built.modules)?;
+    println!(
+        "| sample | module (wasip1) | module after wasm-opt -Oz | component (wasip2), as built |"
+    );
+    println!("|---|---:|---:|---:|");
     for (name, before, after) in rows {
-        println!("| {name} | {} | {} |", kib(before), kib(after));
+        let component = size(&built.components.join(format!("{name}.wasm")))?;
+        println!(
+            "| {name} | {} | {} | {} |",
+            kib(before),
+            kib(after),
+            kib(component)
+        );
     }
+    println!(
+        "\ncomponents are not run through wasm-opt (it cannot read components): their size is as built, opt-level \"z\" with LTO"
+    );
     Ok(())
 }
 

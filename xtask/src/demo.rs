@@ -1,7 +1,10 @@
-//! `cargo xtask demo`: the article's scenario on the embedded emulators, step by step.
+//! `cargo xtask demo [--components] [--serve]`: the article's scenario on the embedded emulators,
+//! step by step.
 //!
-//! 1. build the samples (release) and optimise them with `wasm-opt -Oz`;
-//! 2. start `harness serve --emulators` with every sample routed and an EventGrid subscription
+//! 1. build the samples: WAGI modules (`wasm32-wasip1`, release, then `wasm-opt -Oz`), or with
+//!    `--components` wasi:http components (`wasm32-wasip2`, as built: wasm-opt cannot read them);
+//! 2. start `harness serve --emulators` with every sample routed (same `modules.toml` shape for
+//!    both worlds, the harness detects a component from the file) and an EventGrid subscription
 //!    that delivers BlobCreated events to the `eventgrid-webhook` sample;
 //! 3. upload a blob through `eventgrid-publish`, which stores it and announces it;
 //! 4. EventGrid validates the webhook (handshake), then delivers; the webhook reads the blob and
@@ -12,8 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::build::build_and_optimise;
-use crate::build::{kib, optimised_dir};
+use crate::build::{build_and_optimise, build_samples, kib, optimised_dir, size, P2, SAMPLES};
 use crate::cmd::{cargo, exec, root};
 use crate::http_client::{send, Reply};
 
@@ -138,7 +140,7 @@ included_event_types = ["Microsoft.Storage.BlobCreated"]
 fn start_harness(config: &Path, addr: &str) -> Result<Running, String> {
     exec(cargo().args(["build", "--quiet", "-p", "harness"]))?;
     let bin = root().join("target").join("debug").join("harness");
-    let log = config.with_file_name("harness.log");
+    let log = config.with_extension("log");
     let log_file = std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
     let started = Instant::now();
     let child = Command::new(bin)
@@ -215,22 +217,46 @@ fn log_lines(log: &Path, needles: &[&str]) -> Vec<String> {
         .collect()
 }
 
-/// Runs the demo; with `serve`, keeps everything running afterwards.
-pub fn run(serve: bool) -> Result<(), String> {
-    let sizes = build_and_optimise()?;
-    println!("\n== samples built and optimised (release -> wasm-opt -Oz)");
-    for (name, before, after) in &sizes {
-        println!("   {name:<18} {:>10} -> {:>10}", kib(*before), kib(*after));
+/// Builds the guests the demo routes; returns their folder and the config file name.
+fn build(components: bool) -> Result<(PathBuf, &'static str), String> {
+    if components {
+        let dir = build_samples(P2, None)?;
+        println!("\n== sample components built (wasm32-wasip2, opt-level z + LTO; sizes as built, wasm-opt cannot read components)");
+        for name in SAMPLES {
+            let bytes = size(&dir.join(format!("{name}.wasm")))?;
+            println!("   {name:<18} {:>10}", kib(bytes));
+        }
+        Ok((dir, "wagi-components.toml"))
+    } else {
+        let sizes = build_and_optimise()?;
+        println!(
+            "\n== sample modules built and optimised (wasm32-wasip1, release -> wasm-opt -Oz)"
+        );
+        for (name, before, after) in &sizes {
+            println!("   {name:<18} {:>10} -> {:>10}", kib(*before), kib(*after));
+        }
+        Ok((optimised_dir(), "wagi.toml"))
     }
+}
+
+/// Runs the demo with the WAGI modules, or with `components` the wasi:http components; with
+/// `serve`, keeps everything running afterwards.
+pub fn run(serve: bool, components: bool) -> Result<(), String> {
+    let (guests, config_name) = build(components)?;
     let ports = Ports {
         harness: free_port()?,
         blob: free_port()?,
         cosmos: free_port()?,
         eventgrid: free_port()?,
     };
-    let config = root().join("target").join("demo").join("wagi.toml");
+    let config = root().join("target").join("demo").join(config_name);
     std::fs::create_dir_all(config.parent().ok_or("bad path")?).map_err(|e| e.to_string())?;
-    std::fs::write(&config, config_text(&optimised_dir(), &ports)).map_err(|e| e.to_string())?;
+    std::fs::write(&config, config_text(&guests, &ports)).map_err(|e| e.to_string())?;
+    println!(
+        "\n== routing the sample {}s of {}",
+        if components { "component" } else { "module" },
+        guests.display()
+    );
     let addr = format!("127.0.0.1:{}", ports.harness);
     let mut harness = start_harness(&config, &addr)?;
 
@@ -308,8 +334,13 @@ pub fn run(serve: bool) -> Result<(), String> {
         dead.text().trim()
     );
     println!(
-        "\nscenario complete in {:.0} ms",
-        upload_started.elapsed().as_secs_f64() * 1e3
+        "\nscenario complete in {:.0} ms ({})",
+        upload_started.elapsed().as_secs_f64() * 1e3,
+        if components {
+            "wasi:http components, wasm32-wasip2"
+        } else {
+            "WAGI modules, wasm32-wasip1"
+        }
     );
 
     if serve {

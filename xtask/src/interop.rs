@@ -1,10 +1,11 @@
 //! Interop tests against software we did not write: Microsoft's Azure SDKs for Python (from
-//! PyPI) and Microsoft's Azurite storage emulator (from npm), installed under `target/`.
+//! PyPI) and Microsoft's Azurite storage emulator (from npm), installed under `target/`, and
+//! `wasmtime serve` (the wasmtime CLI, from the tool cache) running our sample components.
 
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::build::wasm_dir;
+use crate::build::{component_dir, wasm_dir, Built};
 use crate::cmd::{cargo, exec, root};
 
 const PY_PACKAGES: &[&str] = &["azure-storage-blob", "azure-cosmos", "azure-eventgrid"];
@@ -50,23 +51,35 @@ pub fn azurite() -> Result<PathBuf, String> {
     Ok(bin)
 }
 
-/// `cargo xtask interop`: installs the peers and runs the interop tests (the ignored ones).
-pub fn run() -> Result<(), String> {
+/// `cargo xtask interop` on its own: the guests already built by `cargo xtask build`.
+pub fn run_standalone() -> Result<(), String> {
+    run(&Built {
+        modules: wasm_dir(),
+        components: component_dir(),
+    })
+}
+
+/// Installs the peers and runs the interop tests (the ignored ones) against `built`.
+pub fn run(built: &Built) -> Result<(), String> {
     let py = python()?;
     let azurite = azurite()?;
+    let wasmtime = crate::tools::wasmtime_cli()?;
     exec(
-        cargo()
-            // Same package selection as `cargo xtask test`, so nothing is compiled a second time.
-            .args([
-                "test",
-                "--workspace",
-                "--tests",
-                "--no-fail-fast",
-                "--",
-                "--ignored",
-            ])
-            .env("INTEROP_PYTHON", &py)
-            .env("AZURITE_BLOB", &azurite)
-            .env("AZURE_WASI_WASM_DIR", wasm_dir()),
+        crate::test::test_env(
+            cargo()
+                // Same package selection as `cargo xtask test`, so nothing is compiled a second time.
+                .args([
+                    "test",
+                    "--workspace",
+                    "--tests",
+                    "--no-fail-fast",
+                    "--",
+                    "--ignored",
+                ]),
+            built,
+        )
+        .env("INTEROP_PYTHON", &py)
+        .env("AZURITE_BLOB", &azurite)
+        .env("WASMTIME_CLI", &wasmtime),
     )
 }

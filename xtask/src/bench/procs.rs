@@ -1,4 +1,5 @@
-//! Processes the benchmark starts: the harness, the native baseline, the Blob emulator.
+//! Processes the benchmark starts: the harness, the native baseline, the Blob emulator and
+//! `wasmtime serve`.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -108,6 +109,70 @@ pub fn start_harness(
             ));
         }
         std::thread::sleep(Duration::from_micros(500));
+    }
+}
+
+/// Starts `wasmtime serve` with the pooling allocator on a free port for `component`, with
+/// `env` as the component's environment, and waits for `GET probe` to answer 200; returns the
+/// process and the time from spawning to that first 200.
+pub fn start_wasmtime_serve(
+    bin: &Path,
+    component: &Path,
+    env: &[(&str, String)],
+    probe: &str,
+    log: &Path,
+) -> Result<(Proc, Duration), String> {
+    let addr = format!("127.0.0.1:{}", free_port()?);
+    let log_file =
+        std::fs::File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
+    let mut cmd = Command::new(bin);
+    cmd.args([
+        "serve",
+        "-O",
+        "pooling-allocator",
+        "-S",
+        "cli",
+        "--addr",
+        &addr,
+    ]);
+    for (k, v) in env {
+        cmd.arg("--env").arg(format!("{k}={v}"));
+    }
+    let started = Instant::now();
+    let child = cmd
+        .arg(component)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log_file)
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+    let mut proc = Proc { child, addr };
+    loop {
+        if let Ok(r) = send(&proc.addr, "GET", probe, &[], b"") {
+            if r.status == 200 {
+                return Ok((proc, started.elapsed()));
+            }
+            return Err(format!(
+                "wasmtime serve answered GET {probe} with {}: {}; its log is {}",
+                r.status,
+                r.text().trim(),
+                log.display()
+            ));
+        }
+        if let Ok(Some(status)) = proc.child.try_wait() {
+            return Err(format!(
+                "wasmtime serve exited ({status}) before answering; its log is {}",
+                log.display()
+            ));
+        }
+        if started.elapsed() > Duration::from_secs(120) {
+            proc.kill();
+            return Err(format!(
+                "wasmtime serve did not answer GET {probe} within 120 s; its log is {}",
+                log.display()
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(2));
     }
 }
 

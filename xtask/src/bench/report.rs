@@ -34,6 +34,17 @@ fn ratio(s: &Scenario) -> Option<f64> {
         .map(|n| s.harness.rps / n.rps)
 }
 
+fn ratio_vs_wasmtime(s: &Scenario) -> Option<f64> {
+    s.wasmtime_serve
+        .filter(|w| w.rps > 0.0)
+        .map(|w| s.harness.rps / w.rps)
+}
+
+fn percent(x: Option<f64>) -> String {
+    x.map(|x| format!("{:.0}%", x * 100.0))
+        .unwrap_or_else(|| "–".into())
+}
+
 fn load_cells(l: &Load) -> String {
     format!("{:.0} | {:.3} ms | {:.3} ms", l.rps, l.p50_ms, l.p99_ms)
 }
@@ -66,8 +77,22 @@ pub fn markdown(r: &Results) -> String {
             kib(s.gzip)
         ));
     }
-    o.push_str("\n### Instantiation per request (harness `server-timing`, warm cache)\n\n| module | p50 | p99 | requests |\n|---|---:|---:|---:|\n");
-    for (name, i) in [("hello", r.inst_hello), ("blob-write", r.inst_blob)] {
+    o.push_str("\n### Component size (wasm32-wasip2, as built: opt-level z + LTO; wasm-opt cannot read components)\n\n| sample | component | gzip -9 |\n|---|---:|---:|\n");
+    for s in &r.component_sizes {
+        o.push_str(&format!(
+            "| {} | {} | {} |\n",
+            s.sample,
+            kib(s.built),
+            kib(s.gzip)
+        ));
+    }
+    o.push_str("\n### Instantiation per request (harness `server-timing`, warm cache)\n\n| guest | p50 | p99 | requests |\n|---|---:|---:|---:|\n");
+    for (name, i) in [
+        ("hello", r.inst_hello),
+        ("blob-write", r.inst_blob),
+        ("hello (component)", r.inst_hello_component),
+        ("blob-write (component)", r.inst_blob_component),
+    ] {
         o.push_str(&format!(
             "| {name} | {:.1} µs | {:.1} µs | {} |\n",
             i.p50_us, i.p99_us, i.samples
@@ -86,12 +111,10 @@ pub fn markdown(r: &Results) -> String {
             Some(n) => load_cells(n),
             None => "– | – | –".into(),
         };
-        let rat = ratio(s)
-            .map(|x| format!("{:.0}%", x * 100.0))
-            .unwrap_or_else(|| "–".into());
+        let rat = percent(ratio(s));
         o.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} |\n",
-            s.name,
+            s.label(),
             s.concurrency,
             load_cells(&s.harness),
             native,
@@ -99,21 +122,46 @@ pub fn markdown(r: &Results) -> String {
             s.harness.errors
         ));
     }
+    let compared: Vec<&Scenario> = r
+        .scenarios
+        .iter()
+        .filter(|s| s.wasmtime_serve.is_some())
+        .collect();
+    if !compared.is_empty() {
+        o.push_str(&format!(
+            "\n### Components: our harness vs `wasmtime serve -O pooling-allocator` ({}), same component, same run\n\n| scenario | concurrency | harness req/s | p50 | p99 | wasmtime serve req/s | p50 | p99 | harness / wasmtime serve | failed (wasmtime serve) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+            r.wasmtime_version
+        ));
+        for s in compared {
+            if let Some(w) = &s.wasmtime_serve {
+                o.push_str(&format!(
+                    "| {} | {} | {} | {} | {} | {} |\n",
+                    s.label(),
+                    s.concurrency,
+                    load_cells(&s.harness),
+                    load_cells(w),
+                    percent(ratio_vs_wasmtime(s)),
+                    w.errors
+                ));
+            }
+        }
+    }
     o.push_str(&format!(
-        "\n### Peak RSS of the harness process (VmHWM)\n\n| after | peak RSS |\n|---|---:|\n| hello load | {} |\n| blob-write load{} | {} |\n",
+        "\n### Peak RSS of the harness process (VmHWM)\n\n| after | peak RSS |\n|---|---:|\n| hello load | {} |\n| blob-write load{} | {} |\n| components: hello and blob-write loads (second harness process, emulator elsewhere) | {} |\n",
         mib_from_kib(r.rss_hello_kib),
         if r.emulator_in_harness {
             " (Blob emulator in the same process)"
         } else {
             " (Blob emulator in its own process)"
         },
-        mib_from_kib(r.rss_blob_kib)
+        mib_from_kib(r.rss_blob_kib),
+        mib_from_kib(r.rss_component_kib)
     ));
     o.push_str("\n### Targets (issue 6) and the article's figures\n\n| what | article | target | measured | |\n|---|---:|---:|---:|---|\n");
     let hello32 = r
         .scenarios
         .iter()
-        .find(|s| s.name == "hello" && s.concurrency == 32)
+        .find(|s| s.name == "hello" && !s.component && s.concurrency == 32)
         .and_then(ratio)
         .unwrap_or(0.0);
     let blob_opt = optimised(r, "blob-write").unwrap_or(u64::MAX);
@@ -174,6 +222,14 @@ fn load_json(l: &Load) -> Json {
     ])
 }
 
+fn inst_json(i: &super::Inst) -> Json {
+    Json::obj([
+        ("p50", Json::Num(i.p50_us)),
+        ("p99", Json::Num(i.p99_us)),
+        ("requests", Json::Num(i.samples as f64)),
+    ])
+}
+
 /// The report as JSON.
 pub fn json(r: &Results, unix_time: u64) -> Json {
     let p = &r.plan;
@@ -187,6 +243,7 @@ pub fn json(r: &Results, unix_time: u64) -> Json {
                 ("seconds_per_round", Json::Num(p.secs.into())),
                 ("load_generator", Json::Str("wrk".into())),
                 ("wasm_opt", Json::Str(r.wasm_opt_version.clone())),
+                ("wasmtime_serve", Json::Str(r.wasmtime_version.clone())),
             ]),
         ),
         (
@@ -206,24 +263,27 @@ pub fn json(r: &Results, unix_time: u64) -> Json {
             ),
         ),
         (
+            "component_sizes",
+            Json::Arr(
+                r.component_sizes
+                    .iter()
+                    .map(|s| {
+                        Json::obj([
+                            ("sample", Json::Str(s.sample.clone())),
+                            ("as_built_bytes", Json::Num(s.built as f64)),
+                            ("gzip_bytes", Json::Num(s.gzip as f64)),
+                        ])
+                    })
+                    .collect(),
+            ),
+        ),
+        (
             "instantiation_us",
             Json::obj([
-                (
-                    "hello",
-                    Json::obj([
-                        ("p50", Json::Num(r.inst_hello.p50_us)),
-                        ("p99", Json::Num(r.inst_hello.p99_us)),
-                        ("requests", Json::Num(r.inst_hello.samples as f64)),
-                    ]),
-                ),
-                (
-                    "blob-write",
-                    Json::obj([
-                        ("p50", Json::Num(r.inst_blob.p50_us)),
-                        ("p99", Json::Num(r.inst_blob.p99_us)),
-                        ("requests", Json::Num(r.inst_blob.samples as f64)),
-                    ]),
-                ),
+                ("hello", inst_json(&r.inst_hello)),
+                ("blob-write", inst_json(&r.inst_blob)),
+                ("hello-component", inst_json(&r.inst_hello_component)),
+                ("blob-write-component", inst_json(&r.inst_blob_component)),
             ]),
         ),
         (
@@ -249,6 +309,10 @@ pub fn json(r: &Results, unix_time: u64) -> Json {
                     .map(|s| {
                         Json::obj([
                             ("scenario", Json::Str(s.name.into())),
+                            (
+                                "guest",
+                                Json::Str(if s.component { "component" } else { "module" }.into()),
+                            ),
                             ("concurrency", Json::Num(s.concurrency.into())),
                             ("harness", load_json(&s.harness)),
                             (
@@ -256,6 +320,17 @@ pub fn json(r: &Results, unix_time: u64) -> Json {
                                 s.native.as_ref().map(load_json).unwrap_or(Json::Null),
                             ),
                             ("ratio", ratio(s).map(Json::Num).unwrap_or(Json::Null)),
+                            (
+                                "wasmtime_serve",
+                                s.wasmtime_serve
+                                    .as_ref()
+                                    .map(load_json)
+                                    .unwrap_or(Json::Null),
+                            ),
+                            (
+                                "ratio_vs_wasmtime_serve",
+                                ratio_vs_wasmtime(s).map(Json::Num).unwrap_or(Json::Null),
+                            ),
                         ])
                     })
                     .collect(),
@@ -266,8 +341,114 @@ pub fn json(r: &Results, unix_time: u64) -> Json {
             Json::obj([
                 ("after_hello", Json::Num(r.rss_hello_kib as f64)),
                 ("after_blob_write", Json::Num(r.rss_blob_kib as f64)),
+                (
+                    "component_harness_after_loads",
+                    Json::Num(r.rss_component_kib as f64),
+                ),
                 ("emulator_in_harness", Json::Bool(r.emulator_in_harness)),
             ]),
         ),
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::sizes::{ComponentSize, Size};
+    use super::super::{Inst, Plan};
+    use super::*;
+
+    fn load(rps: f64) -> Load {
+        Load {
+            rps,
+            p50_ms: 1.0,
+            p99_ms: 2.0,
+            errors: 0,
+            requests: 100,
+        }
+    }
+
+    fn results() -> Results {
+        let inst = |p50_us| Inst {
+            p50_us,
+            p99_us: p50_us * 2.0,
+            samples: 10,
+        };
+        let scenario = |name: &'static str,
+                        component: bool,
+                        concurrency: u32,
+                        harness: f64,
+                        native: Option<f64>,
+                        wasmtime: Option<f64>| Scenario {
+            name,
+            component,
+            concurrency,
+            harness: load(harness),
+            native: native.map(load),
+            wasmtime_serve: wasmtime.map(load),
+        };
+        Results {
+            plan: Plan {
+                quick: true,
+                rounds: 3,
+                secs: 2,
+                cold_rounds: 1,
+                warm_rounds: 3,
+                hello_samples: 10,
+                blob_samples: 10,
+            },
+            sizes: vec![Size {
+                sample: "blob-write".into(),
+                release: 700_000,
+                optimised: 600_000,
+                gzip: 250_000,
+            }],
+            component_sizes: vec![ComponentSize {
+                sample: "blob-write".into(),
+                built: 650 * 1024,
+                gzip: 260_000,
+            }],
+            inst_hello: inst(4.0),
+            inst_blob: inst(15.0),
+            inst_hello_component: inst(30.0),
+            inst_blob_component: inst(60.0),
+            cold_ms: vec![500.0],
+            warm_ms: vec![5.0],
+            scenarios: vec![
+                scenario("hello", false, 32, 3000.0, Some(10000.0), None),
+                scenario("hello", true, 32, 2000.0, Some(10000.0), Some(4000.0)),
+                scenario("blob-write", true, 16, 500.0, None, None),
+            ],
+            rss_hello_kib: 18 * 1024,
+            rss_blob_kib: 30 * 1024,
+            rss_component_kib: 40 * 1024,
+            emulator_in_harness: true,
+            wasm_opt_version: "wasm-opt version 132".into(),
+            wasmtime_version: "wasmtime 48.0.2".into(),
+        }
+    }
+
+    #[test]
+    fn the_report_has_component_rows_and_both_ratios() {
+        let md = markdown(&results());
+        assert!(md.contains("| blob-write | 650.0 KiB |"), "{md}");
+        assert!(
+            md.contains("| hello (component) | 30.0 µs | 60.0 µs | 10 |"),
+            "{md}"
+        );
+        assert!(md.contains("| hello (component) | 32 | 2000 |"), "{md}");
+        // Component vs native (20%) and vs wasmtime serve (50%).
+        assert!(md.contains("| 20% | 0 |"), "{md}");
+        assert!(
+            md.contains("`wasmtime serve -O pooling-allocator` (wasmtime 48.0.2)"),
+            "{md}"
+        );
+        assert!(md.contains("| 50% | 0 |"), "{md}");
+        assert!(md.contains("| blob-write (component) | 16 |"), "{md}");
+        // The module target row still reads the module scenario (30%).
+        assert!(md.contains("| 30% | met |"), "{md}");
+        let json = json(&results(), 1).pretty();
+        assert!(json.contains("\"ratio_vs_wasmtime_serve\": 0.5"), "{json}");
+        assert!(json.contains("\"hello-component\""), "{json}");
+        assert!(json.contains("\"as_built_bytes\": 665600"), "{json}");
+    }
 }

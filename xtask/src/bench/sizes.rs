@@ -1,13 +1,13 @@
-//! Module sizes: release `.wasm`, after `wasm-opt -Oz`, and that gzipped.
+//! Sizes: modules as built, after `wasm-opt -Oz`, and that gzipped; components as built (wasm-opt
+//! cannot read components) and gzipped.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::build::{optimise, wasm_opt, PROFILE, SAMPLES, TARGET};
-use crate::cmd::{cargo, exec as run};
+use crate::build::{build_for, ensure_targets, optimise, SAMPLES};
 
-/// One sample's sizes in bytes.
+/// One sample module's sizes in bytes.
 #[derive(Debug, Clone)]
 pub struct Size {
     pub sample: String,
@@ -16,44 +16,42 @@ pub struct Size {
     pub gzip: u64,
 }
 
-/// Builds every sample (release profile for wasm) into `target`; returns the folder.
-pub fn build_samples(target: &Path) -> Result<PathBuf, String> {
-    crate::build::ensure_target()?;
-    let mut cmd = cargo();
-    cmd.args(["build", "--target", TARGET, "--profile", PROFILE])
-        .env("CARGO_TARGET_DIR", target);
-    for p in SAMPLES {
-        cmd.args(["-p", p]);
-    }
-    run(&mut cmd)?;
-    Ok(target.join(TARGET).join(PROFILE))
+/// One sample component's sizes in bytes (as built: opt-level z with LTO).
+#[derive(Debug, Clone)]
+pub struct ComponentSize {
+    pub sample: String,
+    pub built: u64,
+    pub gzip: u64,
 }
 
-/// The `wasm-opt` to use: the one xtask installs into `target/tools` when it is there, else one
-/// on `PATH` (such as Debian's `binaryen` package), else xtask installs it (minutes, once).
-/// Returns the tool and its `--version` line.
+/// Builds every sample for `target` (release profile for wasm) into `target_dir`; returns the
+/// folder.
+pub fn build_samples(target_dir: &Path, target: &str) -> Result<PathBuf, String> {
+    ensure_targets()?;
+    build_for(target, SAMPLES, Some(target_dir))
+}
+
+/// The `wasm-opt` to use (npm's binaryen from the tool cache, installed when missing) and its
+/// `--version` line.
 pub fn find_wasm_opt() -> Result<(PathBuf, String), String> {
-    let installed = crate::cmd::root()
-        .join("target")
-        .join("tools")
-        .join("bin")
-        .join("wasm-opt");
-    let tool = if installed.is_file() {
-        installed
-    } else if version(Path::new("wasm-opt")).is_some() {
-        PathBuf::from("wasm-opt")
-    } else {
-        wasm_opt()?
-    };
-    let v = version(&tool).unwrap_or_else(|| "unknown version".into());
+    let tool = crate::tools::wasm_opt()?;
+    let v = crate::tools::version_of(&tool).unwrap_or_else(|| "unknown version".into());
     Ok((tool, v))
 }
 
-fn version(tool: &Path) -> Option<String> {
-    let out = Command::new(tool).arg("--version").output().ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+/// Measures every sample component in `dir`.
+pub fn measure_components(dir: &Path) -> Result<Vec<ComponentSize>, String> {
+    SAMPLES
+        .iter()
+        .map(|name| {
+            let p = dir.join(format!("{name}.wasm"));
+            Ok(ComponentSize {
+                sample: name.to_string(),
+                built: len(&p)?,
+                gzip: gzip_len(&p)?,
+            })
+        })
+        .collect()
 }
 
 /// Optimises every sample into `out_dir` with `tool` (skipped when the output is newer than
