@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use emulator_cosmos::{CosmosConfig, CosmosEmulator, EMULATOR_MASTER_KEY};
+use emulator::cosmos::{CosmosConfig, CosmosEmulator, EMULATOR_MASTER_KEY};
 
 fn python() -> String {
     std::env::var("INTEROP_PYTHON")
@@ -15,8 +15,7 @@ fn python() -> String {
 }
 
 fn script() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../crates/emulator-cosmos/interop/cosmos_scenario.py")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../crates/emulator/interop/cosmos_scenario.py")
 }
 
 async fn run_scenario(config: CosmosConfig) -> String {

@@ -252,8 +252,9 @@ async fn cosmos_document(emus: &Emulators, db: &str, coll: &str, id: &str) -> Re
     let cosmos = emus.cosmos().expect("cosmos emulator enabled");
     let date = http_date_now();
     let link = format!("dbs/{db}/colls/{coll}/docs/{id}");
-    let auth = emulator_cosmos::auth::authorization_header(COSMOS_KEY, "GET", "docs", &link, &date)
-        .expect("sign the request");
+    let auth =
+        emulator::cosmos::auth::authorization_header(COSMOS_KEY, "GET", "docs", &link, &date)
+            .expect("sign the request");
     let req = Request::get(format!("/dbs/{db}/colls/{coll}/docs/{}", e2e::enc(id)))
         .header("x-ms-date", date)
         .header("x-ms-version", "2018-12-31")

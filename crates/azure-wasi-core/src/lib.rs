@@ -10,7 +10,8 @@
 //! - [`block_on`] runs a future in `main`; [`sleep`] waits;
 //! - [`client_options`] / [`transport`] point any Azure client at the host in one line;
 //! - [`BlockingReader`] streams an Azure response body into a `std::io::Write` (e.g. stdout);
-//! - [`auth`] holds the key-based signing policies shared by the service crates.
+//! - [`auth`] holds the key-based signing policies shared by the service crates;
+//! - [`status_policy`] is the one table from a failure to the status a handler answers.
 //!
 //! ```no_run
 //! use azure_core::http::{Context, Method, Pipeline, Request};
@@ -32,6 +33,7 @@ mod client;
 mod error;
 mod options;
 mod runtime;
+pub mod status_policy;
 
 pub use azure_wasi_runtime::{sleep, Sleep};
 pub use body::BlockingReader;

@@ -5,7 +5,7 @@ use crate::{
     transport::{Call, Inner},
     validate_id, ContainerProperties, PartitionKey, Query, Result,
 };
-use azure_core::http::{headers::Headers, Method, RawResponse};
+use azure_core::http::{headers::Headers, ClientMethodOptions, Method, RawResponse};
 use bytes::Bytes;
 use serde::{de::DeserializeOwned, Serialize};
 use std::sync::Arc;
@@ -23,11 +23,58 @@ pub struct ItemOptions {
     pub if_match: Option<String>,
 }
 
+/// Options of reads of one item.
+///
+/// ```
+/// let o = azure_wasi_cosmos::ReadItemOptions { if_none_match: Some("\"00000000-0000\"".into()) };
+/// # let _ = o;
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct ReadItemOptions {
+    /// Answer 304 (an empty [`ItemResponse`]) when the item's ETag is still this one.
+    pub if_none_match: Option<String>,
+}
+
+/// Options of database and container creation.
+///
+/// ```
+/// let o = azure_wasi_cosmos::CreateOptions { throughput: Some(400) };
+/// # let _ = o;
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct CreateOptions {
+    /// Provisioned throughput in RU/s (`x-ms-offer-throughput`); the account default if `None`.
+    pub throughput: Option<u32>,
+}
+
+impl CreateOptions {
+    pub(crate) fn apply<'a>(&self, call: Call<'a>) -> Call<'a> {
+        match self.throughput {
+            Some(t) => call.header("x-ms-offer-throughput", t.to_string()),
+            None => call,
+        }
+    }
+}
+
+/// Options of queries and read feeds.
+///
+/// ```
+/// let o = azure_wasi_cosmos::QueryOptions { partition_key: Some("ann".into()), max_item_count: Some(100) };
+/// # let _ = o;
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct QueryOptions {
+    /// Only this partition; `None` reads across partitions.
+    pub partition_key: Option<PartitionKey>,
+    /// Items per page (`x-ms-max-item-count`).
+    pub max_item_count: Option<u32>,
+}
+
 /// The answer to an item operation.
 ///
 /// ```no_run
 /// # async fn f(c: azure_wasi_cosmos::ContainerClient) -> azure_wasi_cosmos::Result<()> {
-/// let r = c.read_item("ann", "1").await?;
+/// let r = c.read_item("ann", "1", None).await?;
 /// let etag = r.etag.clone();
 /// let doc: serde_json::Value = r.into_item()?;
 /// # Ok(()) }
@@ -132,19 +179,24 @@ impl ContainerClient {
         vec!["dbs", &self.database, "colls", &self.id, "docs"]
     }
 
-    /// Reads the container's properties.
+    /// Reads the container's properties. `options` carries the call's `Context`, as in
+    /// `azure_core` clients.
     ///
     /// ```no_run
     /// # async fn f(c: azure_wasi_cosmos::ContainerClient) -> azure_wasi_cosmos::Result<()> {
-    /// let props = c.read().await?;
+    /// let props = c.read(None).await?;
     /// println!("{:?}", props.partition_key.paths);
     /// # Ok(()) }
     /// ```
-    pub async fn read(&self) -> Result<ContainerProperties> {
+    pub async fn read(
+        &self,
+        options: Option<ClientMethodOptions<'_>>,
+    ) -> Result<ContainerProperties> {
         self.check()?;
+        let context = options.unwrap_or_default().context;
         let response = self
             .inner
-            .send(Call::new(Method::Get, self.coll_path()))
+            .send_in(&context, Call::new(Method::Get, self.coll_path()))
             .await?;
         Ok(serde_json::from_slice(response.body().as_ref())?)
     }
@@ -153,13 +205,14 @@ impl ContainerClient {
     ///
     /// ```no_run
     /// # async fn f(c: azure_wasi_cosmos::ContainerClient) -> azure_wasi_cosmos::Result<()> {
-    /// c.delete().await?;
+    /// c.delete(None).await?;
     /// # Ok(()) }
     /// ```
-    pub async fn delete(&self) -> Result<()> {
+    pub async fn delete(&self, options: Option<ClientMethodOptions<'_>>) -> Result<()> {
         self.check()?;
+        let context = options.unwrap_or_default().context;
         self.inner
-            .send(Call::new(Method::Delete, self.coll_path()))
+            .send_in(&context, Call::new(Method::Delete, self.coll_path()))
             .await?;
         Ok(())
     }
@@ -239,7 +292,7 @@ impl ContainerClient {
     ///
     /// ```no_run
     /// # async fn f(c: azure_wasi_cosmos::ContainerClient) -> azure_wasi_cosmos::Result<()> {
-    /// let current = c.read_item("ann", "1").await?;
+    /// let current = c.read_item("ann", "1", None).await?;
     /// let options = azure_wasi_cosmos::ItemOptions { if_match: current.etag.clone() };
     /// c.replace_item("ann", "1", &serde_json::json!({"id": "1", "owner": "ann", "v": 2}), Some(options)).await?;
     /// # Ok(()) }
@@ -269,22 +322,26 @@ impl ContainerClient {
     ///
     /// ```no_run
     /// # async fn f(c: azure_wasi_cosmos::ContainerClient) -> azure_wasi_cosmos::Result<()> {
-    /// let doc: serde_json::Value = c.read_item("ann", "1").await?.into_item()?;
+    /// let doc: serde_json::Value = c.read_item("ann", "1", None).await?.into_item()?;
     /// # Ok(()) }
     /// ```
     pub async fn read_item(
         &self,
         partition_key: impl Into<PartitionKey>,
         item_id: &str,
+        options: Option<ReadItemOptions>,
     ) -> Result<ItemResponse> {
         self.check()?;
         validate_id("item", item_id)?;
         let mut path = self.docs_path();
         path.push(item_id);
-        let call = Call::new(Method::Get, path).header(
+        let mut call = Call::new(Method::Get, path).header(
             "x-ms-documentdb-partitionkey",
             partition_key.into().header_value(),
         );
+        if let Some(etag) = options.and_then(|o| o.if_none_match) {
+            call = call.header("if-none-match", etag);
+        }
         Ok(ItemResponse::from_raw(self.inner.send(call).await?))
     }
 
@@ -315,8 +372,8 @@ impl ContainerClient {
         Ok(ItemResponse::from_raw(self.inner.send(call).await?))
     }
 
-    /// A parameterised query; `partition_key` `None` queries across partitions. Results come
-    /// page by page (continuation tokens) from the returned pager.
+    /// A parameterised query; without a partition key in `options` it runs across partitions.
+    /// Results come page by page (continuation tokens) from the returned pager.
     ///
     /// ```no_run
     /// # async fn f(c: azure_wasi_cosmos::ContainerClient) -> azure_wasi_cosmos::Result<()> {
@@ -331,18 +388,27 @@ impl ContainerClient {
     pub fn query_items<T: DeserializeOwned>(
         &self,
         query: impl Into<Query>,
-        partition_key: Option<PartitionKey>,
+        options: Option<QueryOptions>,
     ) -> QueryPager<T> {
-        QueryPager::new(
+        self.pager(FeedKind::Query(query.into()), options.unwrap_or_default())
+    }
+
+    fn pager<T: DeserializeOwned>(&self, kind: FeedKind, options: QueryOptions) -> QueryPager<T> {
+        let pager = QueryPager::new(
             self.inner.clone(),
             self.database.clone(),
             self.id.clone(),
-            FeedKind::Query(query.into()),
-            partition_key,
-        )
+            kind,
+            options.partition_key,
+        );
+        match options.max_item_count {
+            Some(n) => pager.with_max_item_count(n),
+            None => pager,
+        }
     }
 
-    /// Every item (read feed), page by page; `partition_key` limits it to one partition.
+    /// Every item (read feed), page by page; a partition key in `options` limits it to one
+    /// partition.
     ///
     /// ```no_run
     /// # async fn f(c: azure_wasi_cosmos::ContainerClient) -> azure_wasi_cosmos::Result<()> {
@@ -351,14 +417,8 @@ impl ContainerClient {
     /// ```
     pub fn read_all_items<T: DeserializeOwned>(
         &self,
-        partition_key: Option<PartitionKey>,
+        options: Option<QueryOptions>,
     ) -> QueryPager<T> {
-        QueryPager::new(
-            self.inner.clone(),
-            self.database.clone(),
-            self.id.clone(),
-            FeedKind::ReadFeed,
-            partition_key,
-        )
+        self.pager(FeedKind::ReadFeed, options.unwrap_or_default())
     }
 }

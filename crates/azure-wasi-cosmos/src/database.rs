@@ -2,18 +2,18 @@
 
 use crate::{
     transport::{Call, Inner},
-    validate_id, ContainerClient, ContainerProperties, DatabaseProperties, Result,
+    validate_id, ContainerClient, ContainerProperties, CreateOptions, DatabaseProperties, Result,
 };
-use azure_core::http::Method;
+use azure_core::http::{ClientMethodOptions, Method};
 use serde::Deserialize;
 use std::sync::Arc;
 
 /// A database. Cheap to clone.
 ///
 /// ```no_run
-/// # async fn f(client: azure_wasi_cosmos::CosmosClient) -> azure_wasi_cosmos::Result<()> {
+/// # async fn f(client: azure_wasi_cosmos::Cosmos) -> azure_wasi_cosmos::Result<()> {
 /// let db = client.database_client("app");
-/// let notes = db.create_container_if_not_exists("notes", "/owner").await?;
+/// let notes = db.create_container_if_not_exists("notes", "/owner", None).await?;
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
@@ -60,14 +60,18 @@ impl DatabaseClient {
     ///
     /// ```no_run
     /// # async fn f(db: azure_wasi_cosmos::DatabaseClient) -> azure_wasi_cosmos::Result<()> {
-    /// let props = db.read().await?;
+    /// let props = db.read(None).await?;
     /// # Ok(()) }
     /// ```
-    pub async fn read(&self) -> Result<DatabaseProperties> {
+    pub async fn read(
+        &self,
+        options: Option<ClientMethodOptions<'_>>,
+    ) -> Result<DatabaseProperties> {
         validate_id("database", &self.id)?;
+        let context = options.unwrap_or_default().context;
         let response = self
             .inner
-            .send(Call::new(Method::Get, vec!["dbs", &self.id]))
+            .send_in(&context, Call::new(Method::Get, vec!["dbs", &self.id]))
             .await?;
         Ok(serde_json::from_slice(response.body().as_ref())?)
     }
@@ -76,13 +80,14 @@ impl DatabaseClient {
     ///
     /// ```no_run
     /// # async fn f(db: azure_wasi_cosmos::DatabaseClient) -> azure_wasi_cosmos::Result<()> {
-    /// db.delete().await?;
+    /// db.delete(None).await?;
     /// # Ok(()) }
     /// ```
-    pub async fn delete(&self) -> Result<()> {
+    pub async fn delete(&self, options: Option<ClientMethodOptions<'_>>) -> Result<()> {
         validate_id("database", &self.id)?;
+        let context = options.unwrap_or_default().context;
         self.inner
-            .send(Call::new(Method::Delete, vec!["dbs", &self.id]))
+            .send_in(&context, Call::new(Method::Delete, vec!["dbs", &self.id]))
             .await?;
         Ok(())
     }
@@ -91,37 +96,41 @@ impl DatabaseClient {
     ///
     /// ```no_run
     /// # async fn f(db: azure_wasi_cosmos::DatabaseClient) -> azure_wasi_cosmos::Result<()> {
-    /// db.create_container(&azure_wasi_cosmos::ContainerProperties::new("notes", "/owner")).await?;
+    /// db.create_container(&azure_wasi_cosmos::ContainerProperties::new("notes", "/owner"), None).await?;
     /// # Ok(()) }
     /// ```
     pub async fn create_container(
         &self,
         properties: &ContainerProperties,
+        options: Option<CreateOptions>,
     ) -> Result<ContainerProperties> {
         validate_id("database", &self.id)?;
         validate_id("container", &properties.id)?;
         let body = serde_json::to_vec(properties)?;
+        let call = Call::new(Method::Post, vec!["dbs", &self.id, "colls"]).json_body(body);
         let response = self
             .inner
-            .send(Call::new(Method::Post, vec!["dbs", &self.id, "colls"]).json_body(body))
+            .send(options.unwrap_or_default().apply(call))
             .await?;
         Ok(serde_json::from_slice(response.body().as_ref())?)
     }
 
-    /// Creates container `id` partitioned on `partition_key_path` unless it exists.
+    /// Creates container `id` partitioned on `partition_key_path` unless it exists (a 409 is
+    /// success), and returns its client.
     ///
     /// ```no_run
     /// # async fn f(db: azure_wasi_cosmos::DatabaseClient) -> azure_wasi_cosmos::Result<()> {
-    /// let notes = db.create_container_if_not_exists("notes", "/owner").await?;
+    /// let notes = db.create_container_if_not_exists("notes", "/owner", None).await?;
     /// # Ok(()) }
     /// ```
     pub async fn create_container_if_not_exists(
         &self,
         id: &str,
         partition_key_path: &str,
+        options: Option<CreateOptions>,
     ) -> Result<ContainerClient> {
         match self
-            .create_container(&ContainerProperties::new(id, partition_key_path))
+            .create_container(&ContainerProperties::new(id, partition_key_path), options)
             .await
         {
             Ok(_) => Ok(self.container_client(id)),
@@ -134,11 +143,15 @@ impl DatabaseClient {
     ///
     /// ```no_run
     /// # async fn f(db: azure_wasi_cosmos::DatabaseClient) -> azure_wasi_cosmos::Result<()> {
-    /// for c in db.list_containers().await? { println!("{}", c.id); }
+    /// for c in db.list_containers(None).await? { println!("{}", c.id); }
     /// # Ok(()) }
     /// ```
-    pub async fn list_containers(&self) -> Result<Vec<ContainerProperties>> {
+    pub async fn list_containers(
+        &self,
+        options: Option<ClientMethodOptions<'_>>,
+    ) -> Result<Vec<ContainerProperties>> {
         validate_id("database", &self.id)?;
+        let context = options.unwrap_or_default().context;
         let mut all = Vec::new();
         let mut continuation: Option<String> = None;
         loop {
@@ -146,7 +159,7 @@ impl DatabaseClient {
             if let Some(c) = continuation.take() {
                 call = call.header("x-ms-continuation", c);
             }
-            let response = self.inner.send(call).await?;
+            let response = self.inner.send_in(&context, call).await?;
             let page: ContainerList = serde_json::from_slice(response.body().as_ref())?;
             all.extend(page.containers);
             continuation = response

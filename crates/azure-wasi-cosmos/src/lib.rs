@@ -1,27 +1,29 @@
 //! A Cosmos DB (SQL API) client for WAGI handlers, on `azure_core`'s pipeline.
 //!
-//! Names follow the official `azure_data_cosmos` crate: [`CosmosClient`] →
+//! Names follow the official `azure_data_cosmos` crate: [`Cosmos`] (its `CosmosClient`) →
 //! [`DatabaseClient`] → [`ContainerClient`]. Requests are signed with the account's master key
 //! by a per-try policy ([`MasterKeySigner`]), so retries (including 429 answers, which wait for
 //! `x-ms-retry-after-ms`) are signed afresh. Service errors become [`Error::Service`] with the
-//! status, sub-status and Cosmos's message.
+//! status, sub-status and Cosmos's message; [`Error::status`] follows the status policy shared
+//! with the Storage and EventGrid crates (`azure_wasi_core::status_policy`).
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), azure_wasi_cosmos::Error> {
-//! use azure_wasi_cosmos::{CosmosClient, Query};
+//! use azure_wasi_cosmos::{Cosmos, Query, QueryOptions};
 //! use serde::{Deserialize, Serialize};
 //!
 //! #[derive(Serialize, Deserialize)]
 //! struct Note { id: String, owner: String, text: String }
 //!
 //! // COSMOS_ENDPOINT (or COSMOS_ACCOUNT) and COSMOS_MASTER_KEY
-//! let client = CosmosClient::from_env(azure_core::http::ClientOptions::default())?;
-//! let db = client.create_database_if_not_exists("app").await?;
-//! let notes = db.create_container_if_not_exists("notes", "/owner").await?;
+//! let cosmos = Cosmos::from_env()?;
+//! let db = cosmos.create_database_if_not_exists("app", None).await?;
+//! let notes = db.create_container_if_not_exists("notes", "/owner", None).await?;
 //! let note = Note { id: "1".into(), owner: "ann".into(), text: "hi".into() };
 //! notes.upsert_item("ann", &note, None).await?;
 //! let query = Query::from("SELECT * FROM c WHERE c.owner = @owner").with_parameter("@owner", "ann")?;
-//! let found: Vec<Note> = notes.query_items(query, Some("ann".into())).collect_all().await?;
+//! let options = QueryOptions { partition_key: Some("ann".into()), ..Default::default() };
+//! let found: Vec<Note> = notes.query_items(query, Some(options)).collect_all().await?;
 //! # Ok(()) }
 //! ```
 
@@ -33,12 +35,16 @@ mod error;
 mod models;
 mod partition_key;
 mod query;
+#[cfg(feature = "handler")]
+mod response;
 mod settings;
 mod transport;
 
 pub use auth::{authorization_token, resource_of_path, MasterKeySigner, COSMOS_API_VERSION};
-pub use client::CosmosClient;
-pub use container::{ContainerClient, ItemOptions, ItemResponse};
+pub use client::Cosmos;
+pub use container::{
+    ContainerClient, CreateOptions, ItemOptions, ItemResponse, QueryOptions, ReadItemOptions,
+};
 pub use database::DatabaseClient;
 pub use error::Error;
 pub use models::{ContainerProperties, DatabaseProperties, PartitionKeyDefinition};
@@ -66,9 +72,9 @@ pub(crate) fn validate_id(what: &'static str, id: &str) -> Result<()> {
     } else {
         return Ok(());
     };
-    Err(Error::InvalidId {
+    Err(Error::InvalidName {
         what,
-        id: id.chars().take(64).collect(),
+        name: id.chars().take(64).collect(),
         reason,
     })
 }

@@ -31,15 +31,20 @@ impl CosmosSettings {
     /// assert!(azure_wasi_cosmos::CosmosSettings::new("not a url", "a2V5").is_err());
     /// ```
     pub fn new(endpoint: &str, key_base64: &str) -> Result<Self> {
-        let key = SigningKey::from_base64(key_base64).map_err(|_| Error::InvalidKey)?;
+        let key = SigningKey::from_base64(key_base64).map_err(|_| Error::InvalidKey {
+            name: "COSMOS_MASTER_KEY",
+        })?;
         let text = endpoint.trim();
+        let shown = text.split('?').next().unwrap_or_default();
         let mut endpoint = Url::parse(text).map_err(|e| Error::InvalidEndpoint {
-            endpoint: text.to_string(),
+            name: "COSMOS_ENDPOINT",
+            endpoint: shown.to_string(),
             reason: e.to_string(),
         })?;
         if !matches!(endpoint.scheme(), "http" | "https") || endpoint.cannot_be_a_base() {
             return Err(Error::InvalidEndpoint {
-                endpoint: text.to_string(),
+                name: "COSMOS_ENDPOINT",
+                endpoint: shown.to_string(),
                 reason: "the scheme must be http or https".into(),
             });
         }

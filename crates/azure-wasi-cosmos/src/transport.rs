@@ -9,7 +9,7 @@ use bytes::Bytes;
 use serde::Deserialize;
 use std::sync::Arc;
 
-/// Shared state of all clients derived from one `CosmosClient`.
+/// Shared state of all clients derived from one `Cosmos`.
 #[derive(Debug)]
 pub(crate) struct Inner {
     endpoint: Url,
@@ -83,6 +83,11 @@ impl Inner {
 
     /// Sends `call`; any status >= 400 becomes [`Error::Service`].
     pub async fn send(&self, call: Call<'_>) -> Result<RawResponse> {
+        self.send_in(&Context::new(), call).await
+    }
+
+    /// Like [`Inner::send`] within `context` (the caller's `ClientMethodOptions::context`).
+    pub async fn send_in(&self, context: &Context<'_>, call: Call<'_>) -> Result<RawResponse> {
         let mut request = Request::new(self.url(&call.path), call.method);
         request.insert_header("accept", "application/json");
         if let Some(body) = call.body {
@@ -98,7 +103,7 @@ impl Inner {
         };
         let response = self
             .pipeline
-            .send(&Context::new(), &mut request, Some(options))
+            .send(context, &mut request, Some(options))
             .await?;
         let status = u16::from(response.status());
         if status < 400 {
@@ -127,9 +132,10 @@ fn service_error(status: u16, response: &RawResponse) -> Error {
     });
     Error::Service {
         status,
+        retry_after: azure_wasi_core::status_policy::retry_after(headers),
         sub_status: header("x-ms-substatus").and_then(|s| s.trim().parse().ok()),
         code,
-        message,
+        message: azure_wasi_core::status_policy::redact(&message),
         activity_id: header("x-ms-activity-id"),
     }
 }

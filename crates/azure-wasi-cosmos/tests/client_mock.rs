@@ -4,7 +4,7 @@ mod common;
 
 use azure_wasi_core::auth::SigningKey;
 use azure_wasi_cosmos::{
-    authorization_token, CosmosClient, CosmosSettings, Error, ItemOptions, PartitionKey, Query,
+    authorization_token, Cosmos, CosmosSettings, Error, ItemOptions, PartitionKey, Query,
     EMULATOR_KEY,
 };
 use common::{Mock, Seen};
@@ -18,9 +18,9 @@ struct Note {
     text: String,
 }
 
-fn client(mock: &std::sync::Arc<Mock>) -> CosmosClient {
+fn client(mock: &std::sync::Arc<Mock>) -> Cosmos {
     let settings = CosmosSettings::new("http://127.0.0.1:8081", EMULATOR_KEY).unwrap();
-    CosmosClient::new(&settings, mock.options())
+    Cosmos::with_options(settings, mock.options())
 }
 
 fn assert_signed(seen: &Seen, resource_type: &str, resource_link: &str) {
@@ -40,7 +40,7 @@ fn create_database_if_not_exists_accepts_conflict() {
         &[("x-ms-substatus", "0")],
         br#"{"code":"Conflict","message":"Resource with specified id already exists."}"#,
     );
-    let db = block_on(client(&mock).create_database_if_not_exists("app")).unwrap();
+    let db = block_on(client(&mock).create_database_if_not_exists("app", None)).unwrap();
     assert_eq!(db.id(), "app");
     let seen = &mock.seen()[0];
     assert_eq!(seen.method, "POST");
@@ -58,7 +58,7 @@ fn container_creation_sends_partition_key_definition() {
         br#"{"id":"notes","partitionKey":{"paths":["/owner"],"kind":"Hash","version":2}}"#,
     );
     let db = client(&mock).database_client("app");
-    let c = block_on(db.create_container_if_not_exists("notes", "/owner")).unwrap();
+    let c = block_on(db.create_container_if_not_exists("notes", "/owner", None)).unwrap();
     assert_eq!(c.id(), "notes");
     let seen = &mock.seen()[0];
     assert_eq!(seen.url, "http://127.0.0.1:8081/dbs/app/colls");
@@ -94,7 +94,7 @@ fn item_crud_with_partition_key_and_etag() {
     assert_eq!(created.etag.as_deref(), Some("\"e1\""));
     assert_eq!(created.request_charge, Some(6.1));
 
-    let read = block_on(c.read_item("ann", "n1")).unwrap();
+    let read = block_on(c.read_item("ann", "n1", None)).unwrap();
     let back: Note = read.into_item().unwrap();
     assert_eq!(back, note);
 
@@ -204,7 +204,7 @@ fn throttled_requests_wait_and_retry() {
         .database_client("app")
         .container_client("notes");
     let started = std::time::Instant::now();
-    let r = block_on(c.read_item("ann", "n1")).unwrap();
+    let r = block_on(c.read_item("ann", "n1", None)).unwrap();
     assert_eq!(r.status, 200);
     assert!(
         started.elapsed() >= std::time::Duration::from_millis(290),
@@ -229,7 +229,7 @@ fn service_errors_are_typed() {
     let c = client(&mock)
         .database_client("app")
         .container_client("missing");
-    let err = block_on(c.read()).unwrap_err();
+    let err = block_on(c.read(None)).unwrap_err();
     match &err {
         Error::Service {
             status,
@@ -237,7 +237,9 @@ fn service_errors_are_typed() {
             code,
             message,
             activity_id,
+            retry_after,
         } => {
+            assert_eq!(*retry_after, None);
             assert_eq!(*status, 404);
             assert_eq!(*sub_status, Some(1003));
             assert_eq!(code.as_deref(), Some("NotFound"));
@@ -265,15 +267,15 @@ fn listing_follows_continuations_and_bad_ids_never_reach_the_wire() {
     );
     mock.reply(200, &[], br#"{"Databases":[{"id":"b"}],"_count":1}"#);
     let cl = client(&mock);
-    let dbs = block_on(cl.list_databases()).unwrap();
+    let dbs = block_on(cl.list_databases(None)).unwrap();
     assert_eq!(
         dbs.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
         ["a", "b"]
     );
     assert_signed(&mock.seen()[0], "dbs", "");
 
-    let err = block_on(cl.database_client("a/b").read()).unwrap_err();
-    assert!(matches!(err, Error::InvalidId { .. }), "{err}");
+    let err = block_on(cl.database_client("a/b").read(None)).unwrap_err();
+    assert!(matches!(err, Error::InvalidName { .. }), "{err}");
     assert_eq!(mock.seen().len(), 2);
 }
 
@@ -284,9 +286,31 @@ fn partition_keys_of_other_types() {
     let c = client(&mock)
         .database_client("app")
         .container_client("nums");
-    block_on(c.read_item(PartitionKey::from(7i64), "x")).unwrap();
+    block_on(c.read_item(PartitionKey::from(7i64), "x", None)).unwrap();
     assert_eq!(
         mock.seen()[0].header("x-ms-documentdb-partitionkey"),
         Some("[7]")
     );
+}
+
+#[test]
+fn throttling_that_outlasts_the_retries_keeps_retry_after() {
+    let mock = Mock::new();
+    mock.reply(
+        429,
+        &[("x-ms-retry-after-ms", "1500"), ("x-ms-substatus", "3200")],
+        br#"{"code":"TooManyRequests","message":"Request rate is large"}"#,
+    );
+    let settings = CosmosSettings::new("http://127.0.0.1:8081", EMULATOR_KEY).unwrap();
+    let options = azure_core::http::ClientOptions {
+        retry: azure_core::http::RetryOptions::none(),
+        ..mock.options()
+    };
+    let c = Cosmos::with_options(settings, options)
+        .database_client("app")
+        .container_client("notes");
+    let err = block_on(c.read_item("ann", "n1", None)).unwrap_err();
+    assert_eq!(err.status(), 503);
+    assert_eq!(err.retry_after(), Some("2"));
+    assert!(err.to_string().contains("Request rate is large"), "{err}");
 }

@@ -6,11 +6,11 @@
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), azure_wasi_eventgrid::Error> {
-//! use azure_wasi_eventgrid::{EventGridEvent, EventGridPublisher};
+//! use azure_wasi_eventgrid::{EventGrid, EventGridEvent};
 //! // EVENTGRID_ENDPOINT and EVENTGRID_KEY (or EVENTGRID_SAS_TOKEN)
-//! let publisher = EventGridPublisher::from_env(azure_core::http::ClientOptions::default())?;
+//! let eventgrid = EventGrid::from_env()?;
 //! let event = EventGridEvent::new("/uploads/cat.jpg", "Contoso.Uploaded", serde_json::json!({"size": 3}))?;
-//! publisher.send_event(&event).await?;
+//! eventgrid.send_event(&event, None).await?;
 //! # Ok(()) }
 //! ```
 //!
@@ -40,7 +40,9 @@ mod webhook;
 
 pub use error::Error;
 pub use events::{CloudEvent, EventGridEvent};
-pub use publisher::{EventGridCredential, EventGridPublisher, EVENTGRID_API_VERSION};
+pub use publisher::{
+    EventGrid, EventGridCredential, EventGridSettings, SendOptions, EVENTGRID_API_VERSION,
+};
 pub use sas::{format_expiry, generate_sas, generate_sas_with_expiry_text};
 pub use system_events::{
     StorageBlobCreatedEventData, StorageBlobDeletedEventData, SubscriptionValidationEventData,

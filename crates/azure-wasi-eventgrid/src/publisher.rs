@@ -73,46 +73,40 @@ impl RequestSigner for HeaderSigner {
     }
 }
 
-/// Sends events to one topic.
+/// The topic endpoint and credential of a publisher.
 ///
-/// ```no_run
-/// # async fn f() -> azure_wasi_eventgrid::Result<()> {
-/// use azure_wasi_eventgrid::{EventGridCredential, EventGridPublisher, EventGridEvent};
-/// let publisher = EventGridPublisher::new(
-///     "https://t.westus2-1.eventgrid.azure.net/api/events",
-///     EventGridCredential::Key("<key>".into()),
-///     azure_core::http::ClientOptions::default())?;
-/// publisher.send_events(&[EventGridEvent::new("/a", "Contoso.A", 1)?]).await?;
-/// # Ok(()) }
+/// ```
+/// use azure_wasi_eventgrid::{EventGridCredential, EventGridSettings};
+/// let s = EventGridSettings::new("http://127.0.0.1:8082", EventGridCredential::Key("k".into()))?;
+/// assert_eq!(s.endpoint().as_str(), "http://127.0.0.1:8082/api/events?api-version=2018-01-01");
+/// # Ok::<(), azure_wasi_eventgrid::Error>(())
 /// ```
 #[derive(Debug, Clone)]
-pub struct EventGridPublisher {
+pub struct EventGridSettings {
     endpoint: Url,
-    pipeline: Pipeline,
+    credential: EventGridCredential,
 }
 
-impl EventGridPublisher {
-    /// A publisher for `endpoint` (a topic URL; `/api/events` is added if the path is empty).
+impl EventGridSettings {
+    /// Settings for `endpoint` (a topic URL; `/api/events` is added if the path is empty).
     ///
     /// ```
-    /// use azure_wasi_eventgrid::{EventGridCredential, EventGridPublisher};
-    /// let p = EventGridPublisher::new("http://127.0.0.1:8082", EventGridCredential::Key("k".into()),
-    ///     azure_core::http::ClientOptions::default()).unwrap();
-    /// assert_eq!(p.endpoint().as_str(), "http://127.0.0.1:8082/api/events?api-version=2018-01-01");
+    /// use azure_wasi_eventgrid::{EventGridCredential, EventGridSettings};
+    /// let e = EventGridSettings::new("ftp://x", EventGridCredential::Key("k".into())).unwrap_err();
+    /// assert!(e.to_string().contains("EVENTGRID_ENDPOINT"));
     /// ```
-    pub fn new(
-        endpoint: &str,
-        credential: EventGridCredential,
-        mut options: ClientOptions,
-    ) -> Result<Self> {
+    pub fn new(endpoint: &str, credential: EventGridCredential) -> Result<Self> {
         let text = endpoint.trim();
+        let shown = text.split('?').next().unwrap_or_default();
         let mut url = Url::parse(text).map_err(|e| Error::InvalidEndpoint {
-            endpoint: text.to_string(),
+            name: "EVENTGRID_ENDPOINT",
+            endpoint: shown.to_string(),
             reason: e.to_string(),
         })?;
         if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
             return Err(Error::InvalidEndpoint {
-                endpoint: text.to_string(),
+                name: "EVENTGRID_ENDPOINT",
+                endpoint: shown.to_string(),
                 reason: "the scheme must be http or https".into(),
             });
         }
@@ -122,32 +116,34 @@ impl EventGridPublisher {
         url.query_pairs_mut()
             .clear()
             .append_pair("api-version", EVENTGRID_API_VERSION);
-        if options.transport.is_none() {
-            options.transport = Some(azure_wasi_core::transport());
-        }
-        add_signing_policy(&mut options, Arc::new(HeaderSigner(credential)));
-        let pipeline = Pipeline::new(
-            Some(env!("CARGO_PKG_NAME")),
-            Some(env!("CARGO_PKG_VERSION")),
-            options,
-            Vec::new(),
-            Vec::new(),
-            None,
-        );
         Ok(Self {
             endpoint: url,
-            pipeline,
+            credential,
         })
     }
 
-    /// A publisher from `EVENTGRID_ENDPOINT` and `EVENTGRID_KEY`, or `EVENTGRID_SAS_TOKEN`.
+    /// Reads `EVENTGRID_ENDPOINT` and `EVENTGRID_KEY`, or `EVENTGRID_SAS_TOKEN` when there is
+    /// no key.
     ///
     /// ```no_run
-    /// let p = azure_wasi_eventgrid::EventGridPublisher::from_env(azure_core::http::ClientOptions::default())?;
+    /// let s = azure_wasi_eventgrid::EventGridSettings::from_env()?;
     /// # Ok::<(), azure_wasi_eventgrid::Error>(())
     /// ```
-    pub fn from_env(options: ClientOptions) -> Result<Self> {
-        let get = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    pub fn from_env() -> Result<Self> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Like [`EventGridSettings::from_env`] with any lookup function.
+    ///
+    /// ```
+    /// let e = azure_wasi_eventgrid::EventGridSettings::from_lookup(|k| match k {
+    ///     "EVENTGRID_ENDPOINT" => Some("http://127.0.0.1:8082".into()),
+    ///     _ => None,
+    /// }).unwrap_err();
+    /// assert!(e.to_string().contains("EVENTGRID_KEY"));
+    /// ```
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         let endpoint = get("EVENTGRID_ENDPOINT").ok_or(Error::MissingSetting {
             name: "EVENTGRID_ENDPOINT",
         })?;
@@ -160,14 +156,123 @@ impl EventGridPublisher {
                 })
             }
         };
-        Self::new(&endpoint, credential, options)
+        Self::new(&endpoint, credential)
+    }
+
+    /// The URL events are posted to (with `api-version`).
+    ///
+    /// ```
+    /// # use azure_wasi_eventgrid::*;
+    /// let s = EventGridSettings::new("https://t/api/events", EventGridCredential::Key("k".into()))?;
+    /// assert_eq!(s.endpoint().path(), "/api/events");
+    /// # Ok::<(), azure_wasi_eventgrid::Error>(())
+    /// ```
+    pub fn endpoint(&self) -> &Url {
+        &self.endpoint
+    }
+
+    /// The credential.
+    ///
+    /// ```
+    /// # use azure_wasi_eventgrid::*;
+    /// let s = EventGridSettings::new("https://t/api/events", EventGridCredential::Key("k".into()))?;
+    /// assert!(matches!(s.credential(), EventGridCredential::Key(_)));
+    /// # Ok::<(), azure_wasi_eventgrid::Error>(())
+    /// ```
+    pub fn credential(&self) -> &EventGridCredential {
+        &self.credential
+    }
+}
+
+/// Options of a publish request.
+///
+/// ```
+/// let o = azure_wasi_eventgrid::SendOptions { channel_name: Some("orders".into()) };
+/// # let _ = o;
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct SendOptions {
+    /// The partner channel to publish to (`aeg-channel-name`, partner namespaces only).
+    pub channel_name: Option<String>,
+}
+
+/// Sends events to one topic. Cheap to clone.
+///
+/// ```no_run
+/// # async fn f() -> azure_wasi_eventgrid::Result<()> {
+/// use azure_wasi_eventgrid::{EventGrid, EventGridEvent};
+/// // EVENTGRID_ENDPOINT and EVENTGRID_KEY (or EVENTGRID_SAS_TOKEN)
+/// let eventgrid = EventGrid::from_env()?;
+/// eventgrid.send_events(&[EventGridEvent::new("/a", "Contoso.A", 1)?], None).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct EventGrid {
+    endpoint: Url,
+    pipeline: Pipeline,
+}
+
+impl EventGrid {
+    /// The topic of `EVENTGRID_ENDPOINT` with `EVENTGRID_KEY` (or `EVENTGRID_SAS_TOKEN`), over
+    /// the WASI transport.
+    ///
+    /// ```no_run
+    /// let eventgrid = azure_wasi_eventgrid::EventGrid::from_env()?;
+    /// # Ok::<(), azure_wasi_eventgrid::Error>(())
+    /// ```
+    pub fn from_env() -> Result<Self> {
+        Ok(Self::new(EventGridSettings::from_env()?))
+    }
+
+    /// The topic of `settings`, over the WASI transport.
+    ///
+    /// ```
+    /// use azure_wasi_eventgrid::{EventGrid, EventGridCredential, EventGridSettings};
+    /// let s = EventGridSettings::new("http://127.0.0.1:8082", EventGridCredential::Key("k".into()))?;
+    /// let eventgrid = EventGrid::new(s);
+    /// assert_eq!(eventgrid.endpoint().path(), "/api/events");
+    /// # Ok::<(), azure_wasi_eventgrid::Error>(())
+    /// ```
+    pub fn new(settings: EventGridSettings) -> Self {
+        Self::with_options(settings, ClientOptions::default())
+    }
+
+    /// The topic of `settings` with `options` (retry, extra policies, a transport; without a
+    /// transport the WASI one is used).
+    ///
+    /// ```
+    /// use azure_core::http::{ClientOptions, RetryOptions};
+    /// use azure_wasi_eventgrid::{EventGrid, EventGridCredential, EventGridSettings};
+    /// let s = EventGridSettings::new("http://127.0.0.1:8082", EventGridCredential::Key("k".into()))?;
+    /// let options = ClientOptions { retry: RetryOptions::none(), ..Default::default() };
+    /// let eventgrid = EventGrid::with_options(s, options);
+    /// # let _ = eventgrid;
+    /// # Ok::<(), azure_wasi_eventgrid::Error>(())
+    /// ```
+    pub fn with_options(settings: EventGridSettings, mut options: ClientOptions) -> Self {
+        if options.transport.is_none() {
+            options.transport = Some(azure_wasi_core::transport());
+        }
+        add_signing_policy(&mut options, Arc::new(HeaderSigner(settings.credential)));
+        let pipeline = Pipeline::new(
+            Some(env!("CARGO_PKG_NAME")),
+            Some(env!("CARGO_PKG_VERSION")),
+            options,
+            Vec::new(),
+            Vec::new(),
+            None,
+        );
+        Self {
+            endpoint: settings.endpoint,
+            pipeline,
+        }
     }
 
     /// The URL events are posted to.
     ///
     /// ```
     /// # use azure_wasi_eventgrid::*;
-    /// # let p = EventGridPublisher::new("https://t/api/events", EventGridCredential::Key("k".into()), Default::default()).unwrap();
+    /// # let p = EventGrid::new(EventGridSettings::new("https://t/api/events", EventGridCredential::Key("k".into())).unwrap());
     /// assert!(p.endpoint().as_str().ends_with("?api-version=2018-01-01"));
     /// ```
     pub fn endpoint(&self) -> &Url {
@@ -177,50 +282,75 @@ impl EventGridPublisher {
     /// Publishes one EventGrid-schema event.
     ///
     /// ```no_run
-    /// # async fn f(p: azure_wasi_eventgrid::EventGridPublisher) -> azure_wasi_eventgrid::Result<()> {
-    /// p.send_event(&azure_wasi_eventgrid::EventGridEvent::new("/a", "Contoso.A", 1)?).await?;
+    /// # async fn f(p: azure_wasi_eventgrid::EventGrid) -> azure_wasi_eventgrid::Result<()> {
+    /// p.send_event(&azure_wasi_eventgrid::EventGridEvent::new("/a", "Contoso.A", 1)?, None).await?;
     /// # Ok(()) }
     /// ```
-    pub async fn send_event(&self, event: &EventGridEvent) -> Result<()> {
-        self.send_events(std::slice::from_ref(event)).await
+    pub async fn send_event(
+        &self,
+        event: &EventGridEvent,
+        options: Option<SendOptions>,
+    ) -> Result<()> {
+        self.send_events(std::slice::from_ref(event), options).await
     }
 
     /// Publishes a batch of EventGrid-schema events (one request).
     ///
     /// ```no_run
-    /// # async fn f(p: azure_wasi_eventgrid::EventGridPublisher, events: Vec<azure_wasi_eventgrid::EventGridEvent>) -> azure_wasi_eventgrid::Result<()> {
-    /// p.send_events(&events).await?;
+    /// # async fn f(p: azure_wasi_eventgrid::EventGrid, events: Vec<azure_wasi_eventgrid::EventGridEvent>) -> azure_wasi_eventgrid::Result<()> {
+    /// p.send_events(&events, None).await?;
     /// # Ok(()) }
     /// ```
-    pub async fn send_events(&self, events: &[EventGridEvent]) -> Result<()> {
-        self.post(events, EVENTGRID_JSON).await
+    pub async fn send_events(
+        &self,
+        events: &[EventGridEvent],
+        options: Option<SendOptions>,
+    ) -> Result<()> {
+        self.post(events, EVENTGRID_JSON, options).await
     }
 
     /// Publishes one CloudEvent (as a batch of one).
     ///
     /// ```no_run
-    /// # async fn f(p: azure_wasi_eventgrid::EventGridPublisher) -> azure_wasi_eventgrid::Result<()> {
-    /// p.send_cloud_event(&azure_wasi_eventgrid::CloudEvent::new("/src", "Contoso.A", 1)?).await?;
+    /// # async fn f(p: azure_wasi_eventgrid::EventGrid) -> azure_wasi_eventgrid::Result<()> {
+    /// p.send_cloud_event(&azure_wasi_eventgrid::CloudEvent::new("/src", "Contoso.A", 1)?, None).await?;
     /// # Ok(()) }
     /// ```
-    pub async fn send_cloud_event(&self, event: &CloudEvent) -> Result<()> {
-        self.send_cloud_events(std::slice::from_ref(event)).await
+    pub async fn send_cloud_event(
+        &self,
+        event: &CloudEvent,
+        options: Option<SendOptions>,
+    ) -> Result<()> {
+        self.send_cloud_events(std::slice::from_ref(event), options)
+            .await
     }
 
     /// Publishes CloudEvents with `application/cloudevents-batch+json`.
     ///
     /// ```no_run
-    /// # async fn f(p: azure_wasi_eventgrid::EventGridPublisher, events: Vec<azure_wasi_eventgrid::CloudEvent>) -> azure_wasi_eventgrid::Result<()> {
-    /// p.send_cloud_events(&events).await?;
+    /// # async fn f(p: azure_wasi_eventgrid::EventGrid, events: Vec<azure_wasi_eventgrid::CloudEvent>) -> azure_wasi_eventgrid::Result<()> {
+    /// p.send_cloud_events(&events, None).await?;
     /// # Ok(()) }
     /// ```
-    pub async fn send_cloud_events(&self, events: &[CloudEvent]) -> Result<()> {
-        self.post(events, CLOUDEVENTS_BATCH).await
+    pub async fn send_cloud_events(
+        &self,
+        events: &[CloudEvent],
+        options: Option<SendOptions>,
+    ) -> Result<()> {
+        self.post(events, CLOUDEVENTS_BATCH, options).await
     }
 
-    async fn post<T: Serialize>(&self, events: &[T], content_type: &'static str) -> Result<()> {
+    async fn post<T: Serialize>(
+        &self,
+        events: &[T],
+        content_type: &'static str,
+        options: Option<SendOptions>,
+    ) -> Result<()> {
         let body = serde_json::to_vec(events)?;
         let mut request = Request::new(self.endpoint.clone(), Method::Post);
+        if let Some(channel) = options.and_then(|o| o.channel_name) {
+            request.insert_header("aeg-channel-name", channel);
+        }
         request.insert_header("content-type", content_type);
         request.insert_header("content-length", body.len().to_string());
         request.set_body(body);
@@ -237,10 +367,19 @@ impl EventGridPublisher {
             return Ok(());
         }
         let body = response.body().as_ref();
-        let message = serde_json::from_slice::<serde_json::Value>(body)
-            .ok()
-            .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
+        let parsed = serde_json::from_slice::<serde_json::Value>(body).ok();
+        let field = |name: &str| {
+            parsed
+                .as_ref()
+                .and_then(|v| v["error"][name].as_str().map(str::to_string))
+        };
+        let message = field("message")
             .unwrap_or_else(|| String::from_utf8_lossy(body).chars().take(300).collect());
-        Err(Error::Service { status, message })
+        Err(Error::Service {
+            status,
+            code: field("code"),
+            message: azure_wasi_core::status_policy::redact(&message),
+            retry_after: azure_wasi_core::status_policy::retry_after(response.headers()),
+        })
     }
 }

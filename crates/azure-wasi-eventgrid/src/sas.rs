@@ -59,7 +59,9 @@ pub fn generate_sas_with_expiry_text(
     key_base64: &str,
     expiry_text: &str,
 ) -> Result<String> {
-    let key = SigningKey::from_base64(key_base64).map_err(|_| Error::InvalidKey)?;
+    let key = SigningKey::from_base64(key_base64).map_err(|_| Error::InvalidKey {
+        name: "EVENTGRID_KEY",
+    })?;
     let resource = enc(&format!(
         "{endpoint}?apiVersion={}",
         crate::EVENTGRID_API_VERSION

@@ -137,6 +137,11 @@ impl Delivery {
 /// assert!(azure_wasi_eventgrid::parse_delivery(b"not json").is_err());
 /// ```
 pub fn parse_delivery(body: &[u8]) -> Result<Delivery> {
+    if body.trim_ascii().is_empty() {
+        return Err(Error::InvalidDelivery(
+            "the body is empty: EventGrid sends a JSON array of events".into(),
+        ));
+    }
     let value: Value = serde_json::from_slice(body)?;
     let is_cloud = |v: &Value| v.get("specversion").is_some();
     match value {

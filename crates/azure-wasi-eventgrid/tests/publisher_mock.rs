@@ -3,8 +3,19 @@
 mod common;
 
 use azure_wasi_eventgrid::{
-    CloudEvent, Error, EventGridCredential, EventGridEvent, EventGridPublisher,
+    CloudEvent, Error, EventGrid, EventGridCredential, EventGridEvent, EventGridSettings,
 };
+
+fn publisher(
+    endpoint: &str,
+    credential: EventGridCredential,
+    options: azure_core::http::ClientOptions,
+) -> azure_wasi_eventgrid::Result<EventGrid> {
+    Ok(EventGrid::with_options(
+        EventGridSettings::new(endpoint, credential)?,
+        options,
+    ))
+}
 use common::Mock;
 use futures::executor::block_on;
 use serde_json::Value;
@@ -18,14 +29,14 @@ fn eventgrid_schema_request_matches_the_sdk_recording() {
     let key = expected["headers"]["aeg-sas-key"].as_str().unwrap();
     let mock = Mock::new();
     mock.reply(200, &[], b"");
-    let publisher = EventGridPublisher::new(
+    let publisher = publisher(
         "https://mytopic.westus2-1.eventgrid.azure.net/api/events",
         EventGridCredential::Key(key.to_string()),
         mock.options(),
     )
     .unwrap();
     let event: EventGridEvent = serde_json::from_value(expected["body"][0].clone()).unwrap();
-    block_on(publisher.send_event(&event)).unwrap();
+    block_on(publisher.send_event(&event, None)).unwrap();
     let seen = &mock.seen()[0];
     assert_eq!(seen.method, expected["method"].as_str().unwrap());
     assert!(
@@ -55,12 +66,12 @@ fn cloud_events_batch_with_generated_sas() {
         azure_core::time::Duration::hours(1),
     )
     .unwrap();
-    let publisher = EventGridPublisher::new(endpoint, credential, mock.options()).unwrap();
+    let publisher = publisher(endpoint, credential, mock.options()).unwrap();
     let events = vec![
         CloudEvent::new("/contoso", "Contoso.A", serde_json::json!({"n": 1})).unwrap(),
         CloudEvent::new("/contoso", "Contoso.B", serde_json::json!({"n": 2})).unwrap(),
     ];
-    block_on(publisher.send_cloud_events(&events)).unwrap();
+    block_on(publisher.send_cloud_events(&events, None)).unwrap();
     let seen = &mock.seen()[0];
     assert_eq!(
         seen.header("content-type"),
@@ -83,17 +94,23 @@ fn cloud_events_batch_with_generated_sas() {
 fn errors_carry_status_and_message_but_not_the_key() {
     let mock = Mock::new();
     mock.reply(401, &[], br#"{"error":{"code":"Unauthorized","message":"The request authorization key is not authorized."}}"#);
-    let publisher = EventGridPublisher::new(
+    let publisher = publisher(
         "http://127.0.0.1:8082",
         EventGridCredential::Key("c2VjcmV0LWtleQ==".into()),
         mock.options(),
     )
     .unwrap();
-    let err =
-        block_on(publisher.send_event(&EventGridEvent::new("/s", "T", 1).unwrap())).unwrap_err();
+    let err = block_on(publisher.send_event(&EventGridEvent::new("/s", "T", 1).unwrap(), None))
+        .unwrap_err();
     match &err {
-        Error::Service { status, message } => {
+        Error::Service {
+            status,
+            code,
+            message,
+            ..
+        } => {
             assert_eq!(*status, 401);
+            assert_eq!(code.as_deref(), Some("Unauthorized"));
             assert!(message.contains("not authorized"));
         }
         other => panic!("expected a service error, got {other:?}"),
@@ -114,13 +131,13 @@ fn throttling_is_retried() {
     let mock = Mock::new();
     mock.reply(503, &[("retry-after-ms", "1")], b"");
     mock.reply(200, &[], b"");
-    let publisher = EventGridPublisher::new(
+    let publisher = publisher(
         "http://127.0.0.1:8082/api/events",
         EventGridCredential::Key("k".into()),
         mock.options(),
     )
     .unwrap();
-    block_on(publisher.send_event(&EventGridEvent::new("/s", "T", 1).unwrap())).unwrap();
+    block_on(publisher.send_event(&EventGridEvent::new("/s", "T", 1).unwrap(), None)).unwrap();
     let seen = mock.seen();
     assert_eq!(seen.len(), 2);
     assert!(seen.iter().all(|s| s.header("aeg-sas-key") == Some("k")));

@@ -1,10 +1,11 @@
 //! The header wire format of the ABI: `name:value` lines separated by `\n`.
 
 use crate::Error;
-use http::{HeaderMap, HeaderName, HeaderValue};
+use http::HeaderMap;
 
 /// Serialises request headers as `name:value` lines joined by `\n` (one line per value, so
-/// repeated headers are kept), the format the `req` host function expects.
+/// repeated headers are kept), the format the `req` host function expects
+/// ([`azure_wasi_abi::encode_request_headers`]).
 ///
 /// ```
 /// use http::HeaderMap;
@@ -16,20 +17,11 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 /// assert_eq!(wire, b"content-type:text/plain\nx-a:1\nx-a:2");
 /// ```
 pub fn encode_headers(headers: &HeaderMap) -> Vec<u8> {
-    let mut out = Vec::with_capacity(headers.len() * 32);
-    for (name, value) in headers {
-        if !out.is_empty() {
-            out.push(b'\n');
-        }
-        out.extend_from_slice(name.as_str().as_bytes());
-        out.push(b':');
-        out.extend_from_slice(value.as_bytes());
-    }
-    out
+    azure_wasi_abi::encode_request_headers(headers)
 }
 
 /// Parses the `headers_get_all` output (`name:value\n` per value) into a [`HeaderMap`] that
-/// keeps every value of repeated headers, in order.
+/// keeps every value of repeated headers, in order ([`azure_wasi_abi::decode_response_headers`]).
 ///
 /// Blank lines and a trailing `\r` are ignored; whitespace around names and values is trimmed.
 ///
@@ -39,26 +31,14 @@ pub fn encode_headers(headers: &HeaderMap) -> Vec<u8> {
 /// assert_eq!(h["x"], "y:z");
 /// ```
 pub fn decode_headers(wire: &[u8]) -> Result<HeaderMap, Error> {
-    let mut map = HeaderMap::new();
-    for line in wire.split(|b| *b == b'\n') {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        let bad = || Error::InvalidResponseHeader {
-            line: String::from_utf8_lossy(line).chars().take(100).collect(),
-        };
-        let colon = line.iter().position(|b| *b == b':').ok_or_else(bad)?;
-        let name = HeaderName::from_bytes(line[..colon].trim_ascii()).map_err(|_| bad())?;
-        let value = HeaderValue::from_bytes(line[colon + 1..].trim_ascii()).map_err(|_| bad())?;
-        map.append(name, value);
-    }
-    Ok(map)
+    azure_wasi_abi::decode_response_headers(wire)
+        .map_err(|e| Error::InvalidResponseHeader { line: e.line })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::HeaderValue;
 
     #[test]
     fn round_trip_keeps_repeats_order_and_binary_values() {

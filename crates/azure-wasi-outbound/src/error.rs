@@ -1,5 +1,7 @@
 //! The crate's one error type, covering every host code plus local failures.
 
+use azure_wasi_abi::Code;
+
 /// Everything that can go wrong when sending a request or reading a response.
 ///
 /// Host codes 1..=13 map to one variant each ([`Error::code`] gives the number back). URLs in
@@ -133,33 +135,35 @@ impl Error {
     /// ```
     pub fn from_code(code: i32, method: &str, url: &str) -> Self {
         let redacted = || redact_url(url);
-        match code {
-            1 => Error::InvalidHandle,
-            2 => Error::MemoryNotFound,
-            3 => Error::MemoryAccess,
-            4 => Error::BufferTooSmall {
+        match Code::from_i32(code) {
+            Some(Code::InvalidHandle) => Error::InvalidHandle,
+            Some(Code::MemoryNotFound) => Error::MemoryNotFound,
+            Some(Code::MemoryAccess) => Error::MemoryAccess,
+            Some(Code::BufferTooSmall) => Error::BufferTooSmall {
                 what: "data",
                 tried: 0,
             },
-            5 => Error::HeaderNotFound {
+            Some(Code::HeaderNotFound) => Error::HeaderNotFound {
                 name: String::new(),
             },
-            6 => Error::Utf8 { url: redacted() },
-            7 => Error::DestinationNotAllowed {
+            Some(Code::Utf8) => Error::Utf8 { url: redacted() },
+            Some(Code::DestinationNotAllowed) => Error::DestinationNotAllowed {
                 url: redacted(),
                 allowed_host: allowed_hosts_entry(url),
             },
-            8 => Error::InvalidMethod {
+            Some(Code::InvalidMethod) => Error::InvalidMethod {
                 method: method.chars().take(32).collect(),
             },
-            9 => Error::InvalidEncoding { url: redacted() },
-            10 => Error::InvalidUrl { url: redacted() },
-            11 => Error::RequestFailed { url: redacted() },
-            12 => Error::Runtime,
-            13 => Error::TooManySessions,
-            crate::sys::UNSUPPORTED => Error::Unsupported,
-            crate::sys::TOO_LARGE => Error::TooLarge { what: "data" },
-            code => Error::UnknownCode { code },
+            Some(Code::InvalidEncoding) => Error::InvalidEncoding { url: redacted() },
+            Some(Code::InvalidUrl) => Error::InvalidUrl { url: redacted() },
+            Some(Code::RequestError) => Error::RequestFailed { url: redacted() },
+            Some(Code::RuntimeError) => Error::Runtime,
+            Some(Code::TooManySessions) => Error::TooManySessions,
+            Some(Code::Ok) | None => match code {
+                crate::sys::UNSUPPORTED => Error::Unsupported,
+                crate::sys::TOO_LARGE => Error::TooLarge { what: "data" },
+                code => Error::UnknownCode { code },
+            },
         }
     }
 
@@ -187,23 +191,24 @@ impl Error {
     /// assert_eq!(Error::Unsupported.code(), None);
     /// ```
     pub fn code(&self) -> Option<i32> {
-        Some(match self {
-            Error::InvalidHandle => 1,
-            Error::MemoryNotFound => 2,
-            Error::MemoryAccess => 3,
-            Error::BufferTooSmall { .. } => 4,
-            Error::HeaderNotFound { .. } => 5,
-            Error::Utf8 { .. } => 6,
-            Error::DestinationNotAllowed { .. } => 7,
-            Error::InvalidMethod { .. } => 8,
-            Error::InvalidEncoding { .. } => 9,
-            Error::InvalidUrl { .. } => 10,
-            Error::RequestFailed { .. } => 11,
-            Error::Runtime => 12,
-            Error::TooManySessions => 13,
-            Error::UnknownCode { code } => *code,
+        let code = match self {
+            Error::InvalidHandle => Code::InvalidHandle,
+            Error::MemoryNotFound => Code::MemoryNotFound,
+            Error::MemoryAccess => Code::MemoryAccess,
+            Error::BufferTooSmall { .. } => Code::BufferTooSmall,
+            Error::HeaderNotFound { .. } => Code::HeaderNotFound,
+            Error::Utf8 { .. } => Code::Utf8,
+            Error::DestinationNotAllowed { .. } => Code::DestinationNotAllowed,
+            Error::InvalidMethod { .. } => Code::InvalidMethod,
+            Error::InvalidEncoding { .. } => Code::InvalidEncoding,
+            Error::InvalidUrl { .. } => Code::InvalidUrl,
+            Error::RequestFailed { .. } => Code::RequestError,
+            Error::Runtime => Code::RuntimeError,
+            Error::TooManySessions => Code::TooManySessions,
+            Error::UnknownCode { code } => return Some(*code),
             _ => return None,
-        })
+        };
+        Some(code.as_i32())
     }
 }
 
@@ -234,33 +239,19 @@ pub fn redact_url(url: &str) -> String {
     out
 }
 
-/// The `allowed_hosts` entry (`scheme://host[:port]`) that permits requests to `url`.
-///
-/// The port is kept only when the URL names one explicitly.
+/// The `allowed_hosts` entry (`scheme://host[:port]`) that permits requests to `url`: the
+/// shortest one the host's allow-list accepts, so the port is kept only when it is not the
+/// scheme's default ([`azure_wasi_abi::allowed_hosts_entry`], the rule the harness uses too).
+/// For a URL that is not absolute `http(s)`, the URL itself, redacted.
 ///
 /// ```
 /// use azure_wasi_outbound::allowed_hosts_entry;
 /// assert_eq!(allowed_hosts_entry("http://127.0.0.1:8080/a?b"), "http://127.0.0.1:8080");
+/// assert_eq!(allowed_hosts_entry("http://127.0.0.1:80/a"), "http://127.0.0.1");
 /// assert_eq!(allowed_hosts_entry("https://X.blob.core.windows.net/c"), "https://x.blob.core.windows.net");
 /// ```
 pub fn allowed_hosts_entry(url: &str) -> String {
-    match url.parse::<http::Uri>() {
-        Ok(uri) => match (uri.scheme_str(), uri.host()) {
-            (Some(scheme), Some(host)) => {
-                let mut entry = format!(
-                    "{}://{}",
-                    scheme.to_ascii_lowercase(),
-                    host.to_ascii_lowercase()
-                );
-                if let Some(port) = uri.port_u16() {
-                    entry.push_str(&format!(":{port}"));
-                }
-                entry
-            }
-            _ => redact_url(url),
-        },
-        Err(_) => redact_url(url),
-    }
+    azure_wasi_abi::allowed_hosts_entry(url).unwrap_or_else(|| redact_url(url))
 }
 
 #[cfg(test)]
@@ -297,6 +288,9 @@ mod tests {
             "https://example.com"
         );
         assert_eq!(allowed_hosts_entry("http://[::1]:99/"), "http://[::1]:99");
+        assert_eq!(allowed_hosts_entry("http://[::1]:80/"), "http://[::1]");
+        assert_eq!(allowed_hosts_entry("https://h:443/x"), "https://h");
+        assert_eq!(allowed_hosts_entry("not a url?sig=x"), "not a url?…");
     }
 
     #[test]

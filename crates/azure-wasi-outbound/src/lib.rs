@@ -46,6 +46,9 @@ mod response;
 mod send;
 mod sys;
 
+/// The ABI definitions this binding shares with the host (codes, header blocks, method rule,
+/// `allowed_hosts` hint).
+pub use azure_wasi_abi as abi;
 pub use codec::{decode_headers, encode_headers};
 pub use error::{allowed_hosts_entry, redact_url, Error};
 pub use options::Options;

@@ -1,6 +1,7 @@
 //! Sending a request through the host.
 
 use crate::{codec, sys, Body, Error, Response};
+use azure_wasi_abi::Code;
 use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode};
 
@@ -8,6 +9,8 @@ use http::{HeaderMap, Method, StatusCode};
 const FIRST_HEADER_BUFFER: usize = 4 * 1024;
 /// Upper bound for the header buffer, to stop a broken host from exhausting memory.
 const MAX_HEADER_BUFFER: usize = 256 * 1024 * 1024;
+/// Code 4: the host needs a larger buffer (and wrote the size it needs).
+const BUFFER_TOO_SMALL: i32 = Code::BufferTooSmall.as_i32();
 
 /// Sends `request` through the host and returns the response: `wasi_experimental_http` on
 /// `wasm32-wasip1`, wasi:http `outgoing-handler` on `wasm32-wasip2`.
@@ -118,7 +121,7 @@ fn send_p1(
     if wire_headers.len() > i32::MAX as usize {
         return Err(Error::TooLarge { what: "headers" });
     }
-    let method_name = method.as_str().to_ascii_uppercase();
+    let method_name = azure_wasi_abi::encode_method(method);
     let (status, handle) = sys::req(url.as_bytes(), method_name.as_bytes(), &wire_headers, body)
         .map_err(|code| Error::from_code(code, &method_name, url))?;
     // From here on the handle is owned by `body`, which closes it on every path.
@@ -146,10 +149,10 @@ fn read_all_headers(handle: u32) -> Result<Vec<u8>, Error> {
                 buf.truncate(n);
                 return Ok(buf);
             }
-            Err((4, hint)) if size < MAX_HEADER_BUFFER => {
+            Err((code, hint)) if code == BUFFER_TOO_SMALL && size < MAX_HEADER_BUFFER => {
                 size = hint.max(size * 2).min(MAX_HEADER_BUFFER);
             }
-            Err((4, _)) => {
+            Err((BUFFER_TOO_SMALL, _)) => {
                 return Err(Error::BufferTooSmall {
                     what: "headers",
                     tried: size,

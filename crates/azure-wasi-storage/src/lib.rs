@@ -8,29 +8,36 @@
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), azure_wasi_storage::Error> {
-//! use azure_wasi_storage::StorageSettings;
+//! use azure_wasi_storage::Storage;
 //! // STORAGE_ACCOUNT, STORAGE_MASTER_KEY and optionally STORAGE_ENDPOINT
-//! let settings = StorageSettings::from_env()?;
-//! let blob = settings.blob_client("photos", "cat.jpg", azure_core::http::ClientOptions::default())?;
-//! let summary = azure_wasi_storage::upload_from_reader(&blob, &b"meow"[..], Some("image/jpeg"), None).await?;
+//! let storage = Storage::from_env()?;
+//! storage.container("photos")?.create_if_not_exists(None).await?;
+//! let summary = storage.blob("photos", "cat.jpg")?.upload(&b"meow"[..], Some("image/jpeg"), None).await?;
 //! println!("stored {} bytes", summary.bytes);
 //! # Ok(()) }
 //! ```
+//!
+//! Errors are one [`Error`] whose [`Error::status`] follows the status policy shared with the
+//! Cosmos and EventGrid crates (`azure_wasi_core::status_policy`).
 
 mod clients;
 mod error;
+#[cfg(feature = "handler")]
+mod response;
 mod sas;
 mod settings;
 mod shared_key;
 mod transfer;
 
 pub use azure_storage_blob;
+pub use clients::{BlobClient, ContainerClient, Storage};
 pub use error::Error;
 pub use sas::{BlobSasBuilder, SasPermissions, SasSigner, SasToken, SAS_VERSION};
 pub use settings::{StorageAuth, StorageSettings, EMULATOR_ACCOUNT, EMULATOR_KEY};
 pub use shared_key::{string_to_sign, SharedKeySigner};
 pub use transfer::{
-    open_download, upload_from_reader, BlobDownload, UploadSummary, DEFAULT_BLOCK_SIZE,
+    open_download, upload_from_reader, BlobDownload, UploadOptions, UploadSummary,
+    DEFAULT_BLOCK_SIZE,
 };
 
 /// Result type of this crate.

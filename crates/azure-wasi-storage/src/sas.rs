@@ -43,9 +43,10 @@ impl SasToken {
         let token = token.trim().trim_start_matches('?');
         let has_sig = url::form_urlencoded::parse(token.as_bytes()).any(|(k, _)| k == "sig");
         if !has_sig {
-            return Err(Error::Sas(
-                "the token has no `sig` parameter; copy the whole SAS query string".into(),
-            ));
+            return Err(Error::InvalidSetting {
+                name: "STORAGE_SAS_TOKEN",
+                reason: "the token has no `sig` parameter; copy the whole SAS query string".into(),
+            });
         }
         Ok(Self(token.to_string()))
     }
@@ -309,9 +310,10 @@ impl BlobSasBuilder {
     /// ```
     pub fn sign(&self, account: &str, key: &SigningKey) -> Result<SasToken> {
         if self.permissions == SasPermissions::default() {
-            return Err(Error::Sas(
-                "no permission set; grant at least one (for example read)".into(),
-            ));
+            return Err(Error::InvalidSetting {
+                name: "SasPermissions",
+                reason: "no permission set; grant at least one (for example read)".into(),
+            });
         }
         let signature = key.sign(&self.string_to_sign(account));
         let mut pairs: Vec<(&str, String)> = vec![

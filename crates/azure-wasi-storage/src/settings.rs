@@ -85,19 +85,23 @@ impl StorageSettings {
             Some(e) => e.to_string(),
             None => format!("https://{account}.blob.core.windows.net"),
         };
+        let shown = text.split('?').next().unwrap_or_default().to_string();
         let mut endpoint = Url::parse(&text).map_err(|e| Error::InvalidEndpoint {
-            endpoint: text.clone(),
+            name: "STORAGE_ENDPOINT",
+            endpoint: shown.clone(),
             reason: e.to_string(),
         })?;
         if !matches!(endpoint.scheme(), "http" | "https") || endpoint.cannot_be_a_base() {
             return Err(Error::InvalidEndpoint {
-                endpoint: text,
+                name: "STORAGE_ENDPOINT",
+                endpoint: shown,
                 reason: "the scheme must be http or https".into(),
             });
         }
         if endpoint.query().is_some() {
             return Err(Error::InvalidEndpoint {
-                endpoint: text,
+                name: "STORAGE_ENDPOINT",
+                endpoint: shown,
                 reason: "put a SAS token in STORAGE_SAS_TOKEN, not in the endpoint".into(),
             });
         }

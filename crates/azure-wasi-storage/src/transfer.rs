@@ -1,6 +1,6 @@
 //! Block uploads from a reader and streamed downloads.
 
-use crate::Result;
+use crate::{Error, Result};
 use azure_core::http::{headers::Headers, RequestContent};
 use azure_storage_blob::{
     models::{
@@ -13,17 +13,19 @@ use bytes::Bytes;
 use futures::StreamExt;
 use std::{io::Read, io::Write, num::NonZero};
 
-/// Default block size of [`upload_from_reader`]: 4 MiB.
+/// Default block size of uploads: 4 MiB.
 ///
 /// ```
 /// assert_eq!(azure_wasi_storage::DEFAULT_BLOCK_SIZE, 4 * 1024 * 1024);
 /// ```
 pub const DEFAULT_BLOCK_SIZE: usize = 4 * 1024 * 1024;
 
-/// What [`upload_from_reader`] stored.
+/// What an upload stored.
 ///
 /// ```
-/// let s = azure_wasi_storage::UploadSummary { bytes: 3, blocks: 1, etag: None };
+/// let s = azure_wasi_storage::UploadSummary {
+///     bytes: 3, blocks: 1, etag: None, content_type: "text/plain".into(),
+/// };
 /// assert_eq!(s.bytes, 3);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,13 +36,32 @@ pub struct UploadSummary {
     pub blocks: u32,
     /// ETag of the new blob, if the service returned one.
     pub etag: Option<String>,
+    /// The blob's Content-Type (`application/octet-stream` when none was given).
+    pub content_type: String,
+}
+
+/// Options of [`crate::BlobClient::upload`].
+///
+/// ```
+/// let o = azure_wasi_storage::UploadOptions { block_size: Some(1 << 20), ..Default::default() };
+/// assert!(!o.allow_empty);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct UploadOptions {
+    /// Bytes per block (and the largest body sent with a single Put Blob); default
+    /// [`DEFAULT_BLOCK_SIZE`].
+    pub block_size: Option<usize>,
+    /// Store an empty blob when the reader yields nothing, instead of failing with
+    /// [`crate::Error::EmptyUpload`].
+    pub allow_empty: bool,
 }
 
 /// Uploads everything `reader` yields to `blob`, holding at most one block in memory.
 ///
 /// A body that fits in one block is sent with a single Put Blob; a larger one is staged block by
 /// block (Put Block) and committed (Put Block List). `block_size` defaults to
-/// [`DEFAULT_BLOCK_SIZE`]. An existing blob is replaced.
+/// [`DEFAULT_BLOCK_SIZE`]. An existing blob is replaced; an empty reader stores an empty blob
+/// ([`crate::BlobClient::upload`] refuses it unless asked).
 ///
 /// ```no_run
 /// # async fn f(blob: azure_storage_blob::BlobClient) -> azure_wasi_storage::Result<()> {
@@ -49,16 +70,37 @@ pub struct UploadSummary {
 /// ```
 pub async fn upload_from_reader<R: Read>(
     blob: &BlobClient,
-    mut reader: R,
+    reader: R,
     content_type: Option<&str>,
     block_size: Option<usize>,
 ) -> Result<UploadSummary> {
-    let block_size = block_size.unwrap_or(DEFAULT_BLOCK_SIZE).max(1);
+    let options = UploadOptions {
+        block_size,
+        allow_empty: true,
+    };
+    upload(blob, reader, content_type, options).await
+}
+
+pub(crate) async fn upload<R: Read>(
+    blob: &BlobClient,
+    mut reader: R,
+    content_type: Option<&str>,
+    options: UploadOptions,
+) -> Result<UploadSummary> {
+    let content_type = content_type
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .unwrap_or("application/octet-stream")
+        .to_string();
+    let block_size = options.block_size.unwrap_or(DEFAULT_BLOCK_SIZE).max(1);
     let first = read_block(&mut reader, block_size)?;
+    if first.is_empty() && !options.allow_empty {
+        return Err(Error::EmptyUpload);
+    }
     if first.len() < block_size {
         let bytes = first.len() as u64;
         let options = BlobClientUploadOptions {
-            blob_content_type: content_type.map(str::to_string),
+            blob_content_type: Some(content_type.clone()),
             parallel: NonZero::new(1),
             ..Default::default()
         };
@@ -69,6 +111,7 @@ pub async fn upload_from_reader<R: Read>(
             bytes,
             blocks: 1,
             etag: result.etag.map(|e| e.to_string()),
+            content_type,
         });
     }
 
@@ -95,7 +138,7 @@ pub async fn upload_from_reader<R: Read>(
         ..Default::default()
     };
     let options = BlockBlobClientCommitBlockListOptions {
-        blob_content_type: content_type.map(str::to_string),
+        blob_content_type: Some(content_type.clone()),
         ..Default::default()
     };
     let response = block_client
@@ -105,6 +148,7 @@ pub async fn upload_from_reader<R: Read>(
         bytes: total,
         blocks: u32::try_from(ids.len()).unwrap_or(u32::MAX),
         etag: etag_of(response.headers()),
+        content_type,
     })
 }
 
@@ -147,10 +191,17 @@ pub struct BlobDownload {
 /// # Ok(()) }
 /// ```
 pub async fn open_download(blob: &BlobClient) -> Result<BlobDownload> {
-    let options = BlobClientDownloadOptions {
-        parallel: NonZero::new(1),
-        ..Default::default()
-    };
+    download(blob, None).await
+}
+
+pub(crate) async fn download(
+    blob: &BlobClient,
+    options: Option<BlobClientDownloadOptions<'_>>,
+) -> Result<BlobDownload> {
+    let mut options = options.unwrap_or_default();
+    if options.parallel.is_none() {
+        options.parallel = NonZero::new(1);
+    }
     let result = blob.download(Some(options)).await?;
     Ok(BlobDownload {
         content_type: result.properties.content_type.clone(),
@@ -190,6 +241,42 @@ impl BlobDownload {
     /// ```
     pub fn into_body(self) -> azure_core::http::AsyncResponseBody {
         self.body
+    }
+
+    /// The body as a `std::io::Read` (blocking on the guest's executor), e.g. for
+    /// `Response::stream`.
+    ///
+    /// ```no_run
+    /// # fn f(d: azure_wasi_storage::BlobDownload) -> std::io::Result<()> {
+    /// let mut text = String::new();
+    /// std::io::Read::read_to_string(&mut d.into_reader(), &mut text)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn into_reader(
+        self,
+    ) -> azure_wasi_core::BlockingReader<azure_core::http::AsyncResponseBody> {
+        azure_wasi_core::BlockingReader::new(self.body)
+    }
+
+    /// Reads the whole body, keeping at most `keep` bytes of its start: returns the length and
+    /// that start (for a preview of a large blob without holding it in memory).
+    ///
+    /// ```no_run
+    /// # async fn f(d: azure_wasi_storage::BlobDownload) -> azure_wasi_storage::Result<()> {
+    /// let (size, head) = d.measure(256).await?;
+    /// assert!(head.len() <= 256 && head.len() as u64 <= size);
+    /// # Ok(()) }
+    /// ```
+    pub async fn measure(mut self, keep: usize) -> Result<(u64, Vec<u8>)> {
+        let mut size = 0u64;
+        let mut head = Vec::new();
+        while let Some(chunk) = self.body.next().await {
+            let chunk = chunk?;
+            size += chunk.len() as u64;
+            let take = keep.saturating_sub(head.len()).min(chunk.len());
+            head.extend_from_slice(&chunk[..take]);
+        }
+        Ok((size, head))
     }
 
     /// Collects the whole body in memory (small blobs only).

@@ -25,8 +25,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// | the destination is not in `allowed_hosts`, the service is unreachable, or it failed otherwise | 502, naming what to fix |
 /// | a setting is missing or invalid (a key, an endpoint) | 500, naming the variable |
 ///
-/// The message never holds a key, a signature or a URL's query string (SAS); the full cause
-/// goes to the module's log (stderr) when the error becomes a response.
+/// The table is defined once, in `azure_wasi_core::status_policy`; each service crate's
+/// `Error::status()` implements it and the `From` impls here keep that status. The message
+/// never holds a key, a signature or a URL's query string (SAS); the full cause goes to the
+/// module's log (stderr) when the error becomes a response.
 ///
 /// ```
 /// use azure_wasi::{Error, IntoResponse, StatusCode};
@@ -222,118 +224,59 @@ impl From<crate::BoxError> for Error {
     }
 }
 
-/// The policy for an answer from an Azure service: its status, and its `Retry-After`.
+/// A service crate's error: its own status (by `azure_wasi_core::status_policy`), its own
+/// message (already redacted), and the service's `Retry-After`.
 #[cfg(feature = "azure")]
-fn from_service(
-    service: &str,
-    status: u16,
-    code: Option<&str>,
+fn from_service_error(
+    status: StatusCode,
     retry_after: Option<String>,
+    e: impl std::error::Error + Send + Sync + 'static,
 ) -> Error {
-    let code = code.map(|c| format!(" ({c})")).unwrap_or_default();
-    match status {
-        404 | 409 | 412 => Error::new(
-            StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
-            format!("{service} answered {status}{code}"),
-        ),
-        429 | 503 => Error::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("{service} is busy ({status}{code}); try again later"),
-        )
-        .with_retry_after(retry_after),
-        400 => Error::new(
-            StatusCode::BAD_REQUEST,
-            format!("{service} refused the request as invalid{code}"),
-        ),
-        401 | 403 => Error::new(
-            StatusCode::BAD_GATEWAY,
-            format!("{service} refused the credentials ({status}{code}): check the key in the module's environment"),
-        ),
-        _ => Error::new(
-            StatusCode::BAD_GATEWAY,
-            format!("{service} failed ({status}{code})"),
-        ),
-    }
+    Error::new(status, e.to_string())
+        .with_retry_after(retry_after)
+        .with_source(e)
 }
 
+/// Any other `azure_core` client: the same policy through `azure_wasi_core::status_policy`.
 #[cfg(feature = "azure")]
 impl From<azure_core::Error> for Error {
     fn from(e: azure_core::Error) -> Self {
-        use azure_core::error::ErrorKind;
-        // A denied or failed outbound call keeps its own message (it names what to fix).
-        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
-        while let Some(c) = cause {
-            if let Some(outbound) = c.downcast_ref::<azure_wasi_outbound::Error>() {
-                let message = outbound.to_string();
-                return Self::new(StatusCode::BAD_GATEWAY, message).with_source(e);
+        use azure_wasi_core::status_policy::{status, transport_message, Failure, ServiceAnswer};
+        match ServiceAnswer::from_error(&e) {
+            Some(a) => {
+                let code = a.code.map(|c| format!(" ({c})")).unwrap_or_default();
+                Error::new(
+                    status(Failure::Service(a.status)),
+                    format!(
+                        "the Azure service answered {}{code}: {}",
+                        a.status, a.message
+                    ),
+                )
+                .with_retry_after(a.retry_after)
+                .with_source(e)
             }
-            cause = c.source();
+            None => Error::new(status(Failure::Unreachable), transport_message(&e)).with_source(e),
         }
-        let mapped = match e.kind() {
-            ErrorKind::HttpResponse {
-                status, error_code, ..
-            } => from_service("Azure", u16::from(*status), error_code.as_deref(), None),
-            ErrorKind::Io => Error::new(
-                StatusCode::BAD_GATEWAY,
-                "the Azure service could not be reached; check that it is up and in allowed_hosts",
-            ),
-            _ => Error::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "the Azure client failed; details are in the module's log",
-            ),
-        };
-        mapped.with_source(e)
     }
 }
 
 #[cfg(feature = "storage")]
 impl From<azure_wasi_storage::Error> for Error {
     fn from(e: azure_wasi_storage::Error) -> Self {
-        use azure_wasi_storage::Error as E;
-        match e {
-            E::Azure(inner) => Self::from(inner),
-            E::Io(inner) => Self::from(inner),
-            E::InvalidName { .. } => Self::bad_request(e.to_string()).with_source(e),
-            E::MissingSetting { .. }
-            | E::InvalidKey { .. }
-            | E::InvalidEndpoint { .. }
-            | E::Sas(_) => {
-                Self::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).with_source(e)
-            }
-        }
+        from_service_error(e.status(), e.retry_after().map(str::to_string), e)
     }
 }
 
 #[cfg(feature = "cosmos")]
 impl From<azure_wasi_cosmos::Error> for Error {
     fn from(e: azure_wasi_cosmos::Error) -> Self {
-        use azure_wasi_cosmos::Error as E;
-        match e {
-            E::Transport(inner) => Self::from(inner),
-            E::Service {
-                status, ref code, ..
-            } => from_service("Cosmos DB", status, code.as_deref(), None).with_source(e),
-            E::InvalidId { .. } | E::Json(_) => Self::bad_request(e.to_string()).with_source(e),
-            E::MissingSetting { .. } | E::InvalidKey | E::InvalidEndpoint { .. } => {
-                Self::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).with_source(e)
-            }
-        }
+        from_service_error(e.status(), e.retry_after().map(str::to_string), e)
     }
 }
 
 #[cfg(feature = "eventgrid")]
 impl From<azure_wasi_eventgrid::Error> for Error {
     fn from(e: azure_wasi_eventgrid::Error) -> Self {
-        use azure_wasi_eventgrid::Error as E;
-        match e {
-            E::Transport(inner) => Self::from(inner),
-            E::Service { status, .. } => {
-                from_service("EventGrid", status, None, None).with_source(e)
-            }
-            E::MissingSetting { .. } | E::InvalidKey | E::InvalidEndpoint { .. } => {
-                Self::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).with_source(e)
-            }
-            other => Self::bad_request(other.to_string()).with_source(other),
-        }
+        from_service_error(e.status(), e.retry_after().map(str::to_string), e)
     }
 }

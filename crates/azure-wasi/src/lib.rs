@@ -75,11 +75,23 @@ pub mod azure {
 }
 
 /// Blob Storage (feature `storage`): the official `azure_storage_blob` clients with Shared Key
-/// and SAS auth, settings from the module's environment.
+/// and SAS auth, settings from the module's environment. [`storage::Storage`] is the account
+/// (`from_env()`, `new(settings)`, `with_options(settings, options)`), like
+/// [`cosmos::Cosmos`] and [`eventgrid::EventGrid`].
 ///
 /// ```
-/// let err = azure_wasi::storage::StorageSettings::from_lookup(|_| None).unwrap_err();
-/// assert!(err.to_string().contains("STORAGE_ACCOUNT"));
+/// use azure_wasi::storage::{Storage, StorageSettings};
+/// let settings = StorageSettings::from_lookup(|k| match k {
+///     "STORAGE_ACCOUNT" => Some("acct".into()),
+///     "STORAGE_MASTER_KEY" => Some("a2V5".into()),
+///     _ => None,
+/// })?;
+/// let blob = Storage::new(settings).blob("photos", "cat.jpg")?;
+/// assert_eq!(blob.url().as_str(), "https://acct.blob.core.windows.net/photos/cat.jpg");
+/// let missing: azure_wasi::Error = StorageSettings::from_lookup(|_| None).unwrap_err().into();
+/// assert_eq!(missing.status(), 500);
+/// assert!(missing.to_string().contains("STORAGE_ACCOUNT"));
+/// # Ok::<(), azure_wasi::Error>(())
 /// ```
 #[cfg(feature = "storage")]
 pub mod storage {
@@ -89,8 +101,13 @@ pub mod storage {
 /// Cosmos DB (feature `cosmos`): databases, containers, items and queries with master-key auth.
 ///
 /// ```
-/// let err = azure_wasi::cosmos::CosmosSettings::from_lookup(|_| None).unwrap_err();
-/// assert!(err.to_string().contains("COSMOS_ENDPOINT"));
+/// use azure_wasi::cosmos::{Cosmos, CosmosSettings, EMULATOR_KEY};
+/// let cosmos = Cosmos::new(CosmosSettings::new("http://127.0.0.1:8081", EMULATOR_KEY)?);
+/// assert_eq!(cosmos.database_client("app").container_client("notes").id(), "notes");
+/// let missing: azure_wasi::Error = CosmosSettings::from_lookup(|_| None).unwrap_err().into();
+/// assert_eq!(missing.status(), 500);
+/// assert!(missing.to_string().contains("COSMOS_ENDPOINT"));
+/// # Ok::<(), azure_wasi::Error>(())
 /// ```
 #[cfg(feature = "cosmos")]
 pub mod cosmos {
@@ -100,9 +117,12 @@ pub mod cosmos {
 /// EventGrid (feature `eventgrid`): publishing events and answering webhooks.
 ///
 /// ```
-/// let event = azure_wasi::eventgrid::EventGridEvent::new("/blobs/a", "Demo.Created", [1, 2])?;
+/// use azure_wasi::eventgrid::{parse_delivery, EventGridEvent};
+/// let event = EventGridEvent::new("/blobs/a", "Demo.Created", [1, 2])?;
 /// assert_eq!(event.event_type, "Demo.Created");
-/// # Ok::<(), azure_wasi::eventgrid::Error>(())
+/// let bad: azure_wasi::Error = parse_delivery(b"{not json").unwrap_err().into();
+/// assert_eq!(bad.status(), 400);
+/// # Ok::<(), azure_wasi::Error>(())
 /// ```
 #[cfg(feature = "eventgrid")]
 pub mod eventgrid {

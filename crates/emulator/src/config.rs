@@ -466,8 +466,8 @@ pub struct CosmosSection {
     pub enabled: bool,
     /// Loopback port (0 = any free port).
     pub port: u16,
-    /// Settings passed to `emulator_cosmos::CosmosEmulator::start`.
-    pub settings: emulator_cosmos::CosmosConfig,
+    /// Settings passed to [`crate::cosmos::CosmosEmulator::start`].
+    pub settings: crate::cosmos::CosmosConfig,
 }
 
 impl Default for CosmosSection {
@@ -475,7 +475,7 @@ impl Default for CosmosSection {
         Self {
             enabled: true,
             port: 8081,
-            settings: emulator_cosmos::CosmosConfig::default(),
+            settings: crate::cosmos::CosmosConfig::default(),
         }
     }
 }

@@ -22,6 +22,7 @@ pub struct Emulators {
     blob: Option<BlobEmulator>,
     eventgrid: Option<EventGridEmulator>,
     cosmos: Option<CosmosHandle>,
+    config: EmulatorsConfig,
 }
 
 impl Emulators {
@@ -64,6 +65,7 @@ impl Emulators {
             blob,
             eventgrid,
             cosmos,
+            config,
         })
     }
 
@@ -92,6 +94,60 @@ impl Emulators {
     /// ```
     pub fn cosmos(&self) -> Option<&CosmosHandle> {
         self.cosmos.as_ref()
+    }
+
+    /// What a client needs to reach each running emulator, one line each, as Azurite prints
+    /// them: a Storage connection string per account (with its Blob endpoint), the Cosmos DB
+    /// endpoint and key, and each EventGrid topic's endpoint and key.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> emulator::Result<()> {
+    /// let emus = emulator::Emulators::start(emulator::EmulatorsConfig::default().with_free_ports()).await?;
+    /// let lines = emus.connection_strings();
+    /// let blob = emus.blob().unwrap().url();
+    /// assert!(lines.iter().any(|l| l.contains(&format!(
+    ///     "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={};BlobEndpoint={blob}/devstoreaccount1;",
+    ///     emulator::DEV_ACCOUNT_KEY
+    /// ))));
+    /// let cosmos = emus.cosmos().unwrap().url();
+    /// assert!(lines.iter().any(|l| l.contains(&format!("AccountEndpoint={cosmos}/;AccountKey="))));
+    /// let events = emus.eventgrid().unwrap().topic_endpoint("storage");
+    /// assert!(lines.iter().any(|l| l.contains(&events) && l.contains(emulator::DEV_TOPIC_KEY)));
+    /// emus.shutdown().await;
+    /// # Ok(()) }
+    /// ```
+    pub fn connection_strings(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        if let Some(b) = &self.blob {
+            for a in &self.config.blob.accounts {
+                lines.push(format!(
+                    "Blob Storage on {}, account {}: {}",
+                    b.addr(),
+                    a.name,
+                    b.connection_string(&a.name, &a.key)
+                ));
+            }
+        }
+        if let Some(c) = &self.cosmos {
+            lines.push(format!(
+                "Cosmos DB on {}: AccountEndpoint={}/;AccountKey={};",
+                c.addr(),
+                c.url(),
+                self.config.cosmos.settings.master_key
+            ));
+        }
+        if let Some(g) = &self.eventgrid {
+            for t in &self.config.eventgrid.topics {
+                lines.push(format!(
+                    "EventGrid on {}, topic {}: endpoint {} key {}",
+                    g.addr(),
+                    t.name,
+                    g.topic_endpoint(&t.name),
+                    t.key
+                ));
+            }
+        }
+        lines
     }
 
     /// Add a webhook subscription at runtime (EventGrid must be enabled).

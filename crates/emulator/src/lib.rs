@@ -1,5 +1,6 @@
-//! Embedded Azure emulators for tests and local runs: Blob Storage and EventGrid (this crate)
-//! and Cosmos DB (the `emulator-cosmos` crate), started together by [`Emulators::start`].
+//! Embedded Azure emulators for tests and local runs, one module each: [`blob`] (Blob Storage),
+//! [`eventgrid`] (EventGrid) and [`cosmos`] (Cosmos DB), on one store layer ([`store`]: memory or
+//! redb) and one accept loop, started together by [`Emulators::start`].
 //!
 //! ```no_run
 //! # async fn f() -> emulator::Result<()> {
@@ -11,7 +12,7 @@
 
 pub mod blob;
 mod config;
-mod cosmos;
+pub mod cosmos;
 mod emulators;
 mod error;
 pub mod eventgrid;

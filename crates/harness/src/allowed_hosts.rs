@@ -99,18 +99,21 @@ impl AllowList {
     }
 }
 
-/// The `allowed_hosts` line that would allow `url`, e.g. `"http://127.0.0.1:8080"`.
+/// The shortest `allowed_hosts` line that allows `url`, e.g. `"http://127.0.0.1:8080"`: the port
+/// is written only when it is not the scheme's default (the same rule as the guest's message,
+/// from `azure-wasi-abi`).
 ///
 /// ```
 /// let url = "https://acct.blob.core.windows.net/c/b".parse().unwrap();
 /// assert_eq!(harness::allowed_hosts_entry_for(&url), "https://acct.blob.core.windows.net");
+/// let url = "http://[::1]:10000/c".parse().unwrap();
+/// assert_eq!(harness::allowed_hosts_entry_for(&url), "http://[::1]:10000");
 /// ```
 pub fn allowed_hosts_entry_for(url: &Url) -> String {
-    let host = url.host_str().unwrap_or("");
-    match url.port() {
-        Some(port) => format!("{}://{}:{}", url.scheme(), host, port),
-        None => format!("{}://{}", url.scheme(), host),
-    }
+    azure_wasi_abi::allowed_hosts_entry(url.as_str()).unwrap_or_else(|| {
+        // Not http(s) with a host: still say what was called, without path or query.
+        format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""))
+    })
 }
 
 fn url_parts(url: &Url) -> Option<(String, String, u16)> {
@@ -219,5 +222,50 @@ mod tests {
     fn entry_for_a_url() {
         let url = "http://127.0.0.1:9000/a?b".parse().unwrap();
         assert_eq!(allowed_hosts_entry_for(&url), "http://127.0.0.1:9000");
+    }
+
+    /// The hint printed on a denial must be an entry this allow-list accepts and that allows
+    /// the denied URL, and the shortest one: no default port.
+    #[test]
+    fn the_hint_for_a_url_is_an_entry_that_allows_it() {
+        for (raw, hint) in [
+            ("http://example.com/x?sig=s", "http://example.com"),
+            ("http://example.com:80/x", "http://example.com"),
+            ("http://example.com:8080/x", "http://example.com:8080"),
+            ("http://example.com:443/", "http://example.com:443"),
+            (
+                "https://Acct.Blob.Core.Windows.Net/c/b",
+                "https://acct.blob.core.windows.net",
+            ),
+            (
+                "https://acct.blob.core.windows.net:443/c",
+                "https://acct.blob.core.windows.net",
+            ),
+            (
+                "https://acct.blob.core.windows.net:80/c",
+                "https://acct.blob.core.windows.net:80",
+            ),
+            (
+                "http://127.0.0.1:10000/devstoreaccount1",
+                "http://127.0.0.1:10000",
+            ),
+            ("http://[::1]/", "http://[::1]"),
+            ("http://[::1]:80/", "http://[::1]"),
+            ("http://[::1]:10000/a", "http://[::1]:10000"),
+            ("https://[2001:db8::1]:443/", "https://[2001:db8::1]"),
+            ("https://[2001:DB8::1]:8443/", "https://[2001:db8::1]:8443"),
+            ("http://user:pw@h.example:81/", "http://h.example:81"),
+        ] {
+            // The guest's message names the same line (it sees the URL as the guest wrote it).
+            assert_eq!(
+                azure_wasi_abi::allowed_hosts_entry(raw).as_deref(),
+                Some(hint)
+            );
+            let url: Url = raw.parse().unwrap();
+            let entry = allowed_hosts_entry_for(&url);
+            assert_eq!(entry, hint, "{url}");
+            let list = AllowList::parse(&[&entry]).unwrap_or_else(|e| panic!("{entry}: {e}"));
+            assert!(list.allows(&url), "{entry} does not allow {url}");
+        }
     }
 }

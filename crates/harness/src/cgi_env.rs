@@ -39,7 +39,7 @@ pub struct CgiRequest<'a> {
 }
 
 impl CgiRequest<'_> {
-    /// The CGI variables, then one `HTTP_*` per request header (except `Authorization` and
+    /// The CGI variables, then one `HTTP_*` per request header (except `Authorization`, `Proxy` and
     /// `Connection`; repeated headers joined with `, `).
     ///
     /// ```
@@ -96,7 +96,12 @@ impl CgiRequest<'_> {
             ("REMOTE_USER".into(), String::new()),
         ];
         for name in self.parts.headers.keys() {
-            if name == http::header::AUTHORIZATION || name == http::header::CONNECTION {
+            // `Proxy` would become HTTP_PROXY, which HTTP clients in the guest read as their
+            // proxy setting (httpoxy): a client must never choose where the guest connects.
+            if name == http::header::AUTHORIZATION
+                || name == http::header::CONNECTION
+                || name.as_str() == "proxy"
+            {
                 continue;
             }
             let value = self
@@ -164,6 +169,7 @@ mod tests {
             .header("content-type", "text/plain")
             .header("authorization", "secret")
             .header("connection", "close")
+            .header("proxy", "http://attacker.example:8080")
             .header("x-multi", "1")
             .header("x-multi", "2")
             .body(())
@@ -184,6 +190,7 @@ mod tests {
         assert_eq!(get(&env, "HTTP_X_MULTI"), Some("1, 2"));
         assert_eq!(get(&env, "HTTP_AUTHORIZATION"), None);
         assert_eq!(get(&env, "HTTP_CONNECTION"), None);
+        assert_eq!(get(&env, "HTTP_PROXY"), None, "httpoxy");
         assert_eq!(get(&env, "SERVER_PROTOCOL"), Some("HTTP/1.1"));
     }
 }

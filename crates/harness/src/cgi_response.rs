@@ -23,6 +23,12 @@ pub fn parse_cgi_output(out: Bytes) -> Result<Response<Bytes>, String> {
     )?;
     let head = std::str::from_utf8(&out[..head_end])
         .map_err(|_| "the module's CGI headers are not valid UTF-8")?;
+    let lines = head.split('\n').filter(|l| !l.trim().is_empty()).count();
+    if lines > MAX_CGI_HEADERS {
+        return Err(format!(
+            "the module wrote {lines} header lines, more than the {MAX_CGI_HEADERS} a response may have"
+        ));
+    }
     let mut builder = Response::builder();
     let mut status: Option<StatusCode> = None;
     let mut has_location = false;
@@ -46,6 +52,8 @@ pub fn parse_cgi_output(out: Bytes) -> Result<Response<Bytes>, String> {
                 code.parse::<u16>()
                     .ok()
                     .and_then(|c| StatusCode::from_u16(c).ok())
+                    // 1xx are interim answers of the connection, not a handler's response.
+                    .filter(|c| !c.is_informational())
                     .ok_or_else(|| {
                         format!(
                             "the module's Status header {:?} is not a valid status code",
@@ -76,6 +84,10 @@ pub fn parse_cgi_output(out: Bytes) -> Result<Response<Bytes>, String> {
         .body(out.slice(body_start..))
         .map_err(|e| format!("the module's response is invalid: {e}"))
 }
+
+/// Most header lines a module's CGI response may have: far more than any real response, far
+/// fewer than would make the host's header map reach its size limit.
+pub const MAX_CGI_HEADERS: usize = 1_000;
 
 /// Position of the end of the headers and of the start of the body.
 fn find_blank_line(out: &[u8]) -> Option<(usize, usize)> {
@@ -119,6 +131,34 @@ mod tests {
             .unwrap();
         assert_eq!(r.headers().get_all("set-cookie").iter().count(), 2);
         assert_eq!(r.body().as_ref(), b"\x00\xff");
+    }
+
+    #[test]
+    fn informational_status_is_refused() {
+        let err =
+            parse(b"Status: 101 Switching Protocols\nContent-Type: text/plain\n\nx").unwrap_err();
+        assert!(err.contains("not a valid status"), "{err}");
+        assert!(parse(b"Status: 199\n\n").is_err());
+        assert_eq!(parse(b"Status: 200\n\n").unwrap().status(), 200);
+    }
+
+    #[test]
+    fn a_flood_of_distinct_headers_is_an_error_not_a_panic() {
+        let mut out = b"Content-Type: text/plain\n".to_vec();
+        for i in 0..40_000 {
+            out.extend_from_slice(format!("x-h{i}: v\n").as_bytes());
+        }
+        out.extend_from_slice(b"\nbody");
+        let err = parse_cgi_output(Bytes::from(out)).unwrap_err();
+        assert!(err.contains("40001 header lines"), "{err}");
+        // Exactly the cap is fine.
+        let mut out = b"Content-Type: text/plain\n".to_vec();
+        for i in 1..MAX_CGI_HEADERS {
+            out.extend_from_slice(format!("x-h{i}: v\n").as_bytes());
+        }
+        out.extend_from_slice(b"\n");
+        let ok = parse_cgi_output(Bytes::from(out)).unwrap();
+        assert_eq!(ok.headers().len(), MAX_CGI_HEADERS);
     }
 
     #[test]

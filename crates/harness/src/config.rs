@@ -63,7 +63,8 @@ pub struct HarnessConfig {
     /// Limits.
     pub limits: Limits,
     /// The `[emulators]` table: accounts, keys, topics and subscriptions of the embedded
-    /// emulators that `harness serve --emulators` starts.
+    /// emulators that `harness serve --emulators` starts (feature `emulators`).
+    #[cfg(feature = "emulators")]
     pub emulators: Option<emulator::EmulatorsConfig>,
 }
 
@@ -128,6 +129,9 @@ struct RawLimits {
     max_response_mib: Option<usize>,
     max_request_body_mib: Option<usize>,
     max_instances: Option<u32>,
+    header_read_timeout_secs: Option<f64>,
+    body_read_timeout_secs: Option<f64>,
+    max_connections: Option<usize>,
 }
 
 impl HarnessConfig {
@@ -189,11 +193,17 @@ impl HarnessConfig {
             },
         };
         let limits = raw.limits.map(to_limits).transpose()?.unwrap_or_default();
+        #[cfg(feature = "emulators")]
         let emulators = raw.emulators.map(|t| to_emulators(t, base)).transpose()?;
+        #[cfg(not(feature = "emulators"))]
+        if raw.emulators.is_some() {
+            return Err("[emulators]: this harness was built without the `emulators` feature; enable it (the `harness` binary has it) or remove the table".into());
+        }
         Ok(Self {
             modules,
             cache,
             limits,
+            #[cfg(feature = "emulators")]
             emulators,
         })
     }
@@ -299,9 +309,29 @@ fn to_limits(raw: RawLimits) -> Result<Limits, String> {
             }
         },
         default_http_max_concurrency: d.default_http_max_concurrency,
+        header_read_timeout: secs(
+            raw.header_read_timeout_secs,
+            "header_read_timeout_secs",
+            d.header_read_timeout,
+        )?,
+        body_read_timeout: secs(
+            raw.body_read_timeout_secs,
+            "body_read_timeout_secs",
+            d.body_read_timeout,
+        )?,
+        max_connections: match raw.max_connections {
+            None => d.max_connections,
+            Some(n) if (1..=100_000).contains(&n) => n,
+            Some(n) => {
+                return Err(format!(
+                    "[limits] max_connections = {n} is out of range; use 1 to 100000"
+                ))
+            }
+        },
     })
 }
 
+#[cfg(feature = "emulators")]
 fn to_emulators(table: toml::Table, base: &Path) -> Result<emulator::EmulatorsConfig, String> {
     let mut config: emulator::EmulatorsConfig = table
         .try_into()
@@ -395,6 +425,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "emulators")]
     #[test]
     fn emulators_table_is_checked() {
         let dir = dir_with_wasm();

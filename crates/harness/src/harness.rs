@@ -184,6 +184,11 @@ impl Harness {
         self.handle_from(request, loopback, loopback).await
     }
 
+    /// Whether a module is routed at `path`.
+    pub(crate) fn has_route(&self, path: &str) -> bool {
+        self.inner.routes.find(path).is_some()
+    }
+
     /// Handles a request from `peer` that arrived on `local`. A WAGI module sees them as
     /// `REMOTE_ADDR`, `SERVER_NAME` and `SERVER_PORT`; a component sees `local` as the request's
     /// authority when the request has no `Host` header.
@@ -207,15 +212,18 @@ impl Harness {
             return text(StatusCode::OK, "OK");
         }
         let Some((index, script_name, path_info)) = self.inner.routes.find(&path) else {
-            return text(
-                StatusCode::NOT_FOUND,
-                &format!("no route matches {path}; add a [[module]] with this route"),
-            );
+            return crate::outcome::no_route(&path);
         };
         let module = &self.inner.modules[index];
         let route = &module.config().route;
         let method = request.method().clone();
         let (outcome, timings, stderr) = match module {
+            PreparedModule::Wagi(_) if has_encoded_nul(&path_info) => {
+                return text(
+                    StatusCode::BAD_REQUEST,
+                    "the path contains an encoded NUL (%00), which a CGI variable cannot carry",
+                );
+            }
             PreparedModule::Wagi(m) => {
                 let (parts, body) = request.into_parts();
                 let input = m.input(&parts, body, &script_name, &path_info, peer, local);
@@ -247,4 +255,10 @@ impl Harness {
         );
         response
     }
+}
+
+/// Whether `path` decodes to a NUL byte (`%00`): CGI passes the decoded path in `PATH_INFO`,
+/// where a NUL would cut the value short in a C guest and cannot be an environment value.
+fn has_encoded_nul(path: &str) -> bool {
+    percent_encoding::percent_decode_str(path).any(|b| b == 0)
 }

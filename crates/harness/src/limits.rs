@@ -27,6 +27,14 @@ pub struct Limits {
     pub max_instances: u32,
     /// Response handles per request when the module sets no `http_max_concurrency`.
     pub default_http_max_concurrency: u32,
+    /// Longest wait for a client's request head (the first byte to the blank line); a slow
+    /// client past it is disconnected.
+    pub header_read_timeout: Duration,
+    /// Longest wait for a client's request body, once the route is known.
+    pub body_read_timeout: Duration,
+    /// Client connections served at once; past it a connection is answered 503 (but
+    /// `/healthz`) and closed.
+    pub max_connections: usize,
 }
 
 impl Default for Limits {
@@ -40,6 +48,9 @@ impl Default for Limits {
             max_request_body_bytes: 128 << 20,
             max_instances: 256,
             default_http_max_concurrency: 32,
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(60),
+            max_connections: 1024,
         }
     }
 }

@@ -16,11 +16,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the modules of a config file.
+    /// Serve the modules of a config file, and with --emulators the embedded Azure emulators
+    /// (with --emulators alone, just the emulators, as Azurite does).
     Serve {
         /// The config file (WAGI's modules.toml format).
-        #[arg(long, short)]
-        config: PathBuf,
+        #[arg(long, short, required_unless_present = "emulators")]
+        config: Option<PathBuf>,
         /// Address to listen on.
         #[arg(long, short, default_value = "127.0.0.1:3000")]
         listen: std::net::SocketAddr,
@@ -66,7 +67,10 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             emulators,
             data_dir,
         } => {
-            let cfg = harness::HarnessConfig::from_file(&config)?;
+            let cfg = match &config {
+                Some(path) => harness::HarnessConfig::from_file(path)?,
+                None => harness::HarnessConfig::default(),
+            };
             let emus = if emulators {
                 let mut emu_cfg = cfg.emulators.clone().unwrap_or_default();
                 if data_dir.is_some() {
@@ -83,16 +87,21 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 }
                 None
             };
-            let h = harness::Harness::from_config(&cfg)?;
-            let server = h.serve(listen).await?;
-            eprintln!(
-                "harness: serving {} module(s) on {}",
-                cfg.modules.len(),
-                server.url()
-            );
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = server.wait() => {}
+            if config.is_none() {
+                eprintln!("harness: serving the emulators only (no --config); Ctrl-C stops them");
+                let _ = tokio::signal::ctrl_c().await;
+            } else {
+                let h = harness::Harness::from_config(&cfg)?;
+                let server = h.serve(listen).await?;
+                eprintln!(
+                    "harness: serving {} module(s) on {}",
+                    cfg.modules.len(),
+                    server.url()
+                );
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = server.wait() => {}
+                }
             }
             if let Some(emus) = emus {
                 emus.shutdown().await;
@@ -108,14 +117,9 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     }
 }
 
+/// Prints each emulator's address and connection string (the development keys are public).
 fn print_emulators(emus: &emulator::Emulators) {
-    if let Some(b) = emus.blob() {
-        eprintln!("emulator: Blob Storage on {}", b.url());
-    }
-    if let Some(c) = emus.cosmos() {
-        eprintln!("emulator: Cosmos DB on {}", c.url());
-    }
-    if let Some(e) = emus.eventgrid() {
-        eprintln!("emulator: EventGrid on {}", e.url());
+    for line in emus.connection_strings() {
+        println!("emulator: {line}");
     }
 }

@@ -106,3 +106,11 @@ pub(crate) fn text(status: StatusCode, body: &str) -> Response<Bytes> {
     );
     r
 }
+
+/// The 404 for a path no module is routed at.
+pub(crate) fn no_route(path: &str) -> Response<Bytes> {
+    text(
+        StatusCode::NOT_FOUND,
+        &format!("no route matches {path}; add a [[module]] with this route"),
+    )
+}

@@ -2,6 +2,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http::StatusCode;
@@ -9,9 +10,9 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{oneshot, Semaphore};
 
 use crate::outcome::text;
 use crate::{Error, Harness, Result};
@@ -91,6 +92,10 @@ impl Harness {
             .map_err(|source| Error::Listen { addr, source })?;
         let (stop_tx, mut stop_rx) = oneshot::channel();
         let harness = self.clone();
+        let slots = Arc::new(Semaphore::new(self.limits().max_connections));
+        // Connections past the cap get a 503 (or `/healthz`) from a small second pool, so a
+        // flood of idle clients cannot hide the harness's health; past that they are dropped.
+        let overflow = Arc::new(Semaphore::new(OVERFLOW_CONNECTIONS));
         let task = tokio::spawn(async move {
             loop {
                 tokio::select! {
@@ -98,18 +103,20 @@ impl Harness {
                     accepted = listener.accept() => match accepted {
                         Ok((stream, peer)) => {
                             let _ = stream.set_nodelay(true);
+                            let (permit, full) = match slots.clone().try_acquire_owned() {
+                                Ok(p) => (p, false),
+                                Err(_) => match overflow.clone().try_acquire_owned() {
+                                    Ok(p) => (p, true),
+                                    Err(_) => {
+                                        tracing::warn!(%peer, "connection refused: max_connections and the overflow pool are in use");
+                                        continue;
+                                    }
+                                },
+                            };
                             let harness = harness.clone();
                             tokio::spawn(async move {
-                                let service = service_fn(move |req| {
-                                    let harness = harness.clone();
-                                    async move { Ok::<_, Infallible>(harness.serve_one(req, peer, local).await) }
-                                });
-                                if let Err(e) = http1::Builder::new()
-                                    .serve_connection(TokioIo::new(stream), service)
-                                    .await
-                                {
-                                    tracing::debug!(%peer, error = %e, "connection ended with an error");
-                                }
+                                harness.serve_connection(stream, peer, local, full).await;
+                                drop(permit);
                             });
                         }
                         Err(e) => {
@@ -128,6 +135,44 @@ impl Harness {
         })
     }
 
+    /// Serves one client connection; `full` means the connection cap was reached, so every
+    /// request but `/healthz` is answered 503 and the connection is closed.
+    async fn serve_connection(
+        &self,
+        stream: TcpStream,
+        peer: SocketAddr,
+        local: SocketAddr,
+        full: bool,
+    ) {
+        let harness = self.clone();
+        let service = service_fn(move |req| {
+            let harness = harness.clone();
+            async move {
+                let response = if full && req.uri().path() != "/healthz" {
+                    text(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "too many open connections; try again shortly",
+                    )
+                    .map(Full::new)
+                } else {
+                    harness.serve_one(req, peer, local).await
+                };
+                Ok::<_, Infallible>(response)
+            }
+        });
+        let mut builder = http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.limits().header_read_timeout)
+            .keep_alive(!full);
+        if let Err(e) = builder
+            .serve_connection(TokioIo::new(stream), service)
+            .await
+        {
+            tracing::debug!(%peer, error = %e, "connection ended with an error");
+        }
+    }
+
     async fn serve_one(
         &self,
         req: http::Request<Incoming>,
@@ -136,17 +181,66 @@ impl Harness {
     ) -> http::Response<Full<Bytes>> {
         let (parts, body) = req.into_parts();
         let limit = self.limits().max_request_body_bytes;
-        let response = match Limited::new(body, limit).collect().await {
-            Ok(collected) => {
+        // Refuse what can be refused from the head alone before reading any body.
+        if let Some(refusal) = self.refuse_early(&parts, limit) {
+            return refusal.map(Full::new);
+        }
+        let deadline = self.limits().body_read_timeout;
+        let collected = tokio::time::timeout(deadline, Limited::new(body, limit).collect()).await;
+        let response = match collected {
+            Err(_) => text(
+                StatusCode::REQUEST_TIMEOUT,
+                &format!("the request body did not arrive within {deadline:?}"),
+            ),
+            Ok(Ok(collected)) => {
                 let request = http::Request::from_parts(parts, collected.to_bytes());
                 self.handle_from(request, peer, local).await
             }
-            Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => text(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                &format!("the request body is larger than {limit} bytes; raise max_request_body_mib in [limits]"),
+            Ok(Err(e))
+                if e.downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some() =>
+            {
+                too_large(limit)
+            }
+            Ok(Err(_)) => text(
+                StatusCode::BAD_REQUEST,
+                "the request body could not be read",
             ),
-            Err(_) => text(StatusCode::BAD_REQUEST, "the request body could not be read"),
         };
         response.map(Full::new)
     }
+
+    /// The answer for a request that needs no body to be refused: no route (404), or a
+    /// declared body over the limit (413).
+    fn refuse_early(
+        &self,
+        parts: &http::request::Parts,
+        limit: usize,
+    ) -> Option<http::Response<Bytes>> {
+        let path = parts.uri.path();
+        if path != "/healthz" && !self.has_route(path) {
+            return Some(crate::outcome::no_route(path));
+        }
+        let declared = parts
+            .headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        match declared {
+            Some(n) if n > limit as u64 => Some(too_large(limit)),
+            _ => None,
+        }
+    }
+}
+
+/// Connections answered 503 while `max_connections` are in use.
+const OVERFLOW_CONNECTIONS: usize = 64;
+
+fn too_large(limit: usize) -> http::Response<Bytes> {
+    text(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &format!(
+            "the request body is larger than {limit} bytes; raise max_request_body_mib in [limits]"
+        ),
+    )
 }

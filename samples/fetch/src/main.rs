@@ -5,8 +5,8 @@
 //! `&via=binding` skips `azure_core` and uses `wasi_experimental_http` directly, passing every
 //! value of repeated response headers through unchanged.
 //!
-//! Errors map through `azure_wasi::run`: no `url` is a 400, a host not in `allowed_hosts` a 502
-//! naming the entry to add, anything else a 500.
+//! Errors answer by the status policy of `azure_wasi::Error`: no `url` is a 400, a host not in
+//! `allowed_hosts` a 502 naming the entry to add, an unreachable upstream a 502.
 
 use azure_wasi::azure::azure_core::http::{
     Context, Method, Pipeline, PipelineStreamOptions, Request, Url,
@@ -27,19 +27,16 @@ const HOP_BY_HOP: &[&str] = &[
 /// GET /fetch?url=<absolute URL>[&via=binding]
 #[azure_wasi::handler]
 async fn handle(req: azure_wasi::Request) -> azure_wasi::Result<Response> {
-    {
-        let url = req.require_query("url")?.to_string();
-        let parsed: Url = url.parse().map_err(|e| {
-            azure_wasi::Error::new(
-                azure_wasi::http::StatusCode::BAD_REQUEST,
-                format!("query parameter `url` is not an absolute URL ({e})"),
-            )
-        })?;
-        if req.query("via") == Some("binding") {
-            return via_binding(&url);
-        }
-        via_pipeline(parsed).await
+    let url = req.require_query("url")?.to_string();
+    let parsed: Url = url.parse().map_err(|e| {
+        azure_wasi::Error::bad_request(format!(
+            "query parameter `url` is not an absolute URL ({e})"
+        ))
+    })?;
+    if req.query("via") == Some("binding") {
+        return via_binding(&url);
     }
+    via_pipeline(parsed).await
 }
 
 async fn via_pipeline(url: Url) -> azure_wasi::Result<Response> {
@@ -77,8 +74,12 @@ async fn via_pipeline(url: Url) -> azure_wasi::Result<Response> {
 }
 
 fn via_binding(url: &str) -> azure_wasi::Result<Response> {
-    let request = azure_wasi::http::Request::get(url).body(bytes::Bytes::new())?;
-    let response = azure_wasi::outbound::send(request)?;
+    let response = azure_wasi::outbound::send_parts(
+        &azure_wasi::Method::GET,
+        url,
+        &azure_wasi::HeaderMap::new(),
+        b"",
+    )?;
     let status = response.status();
     let mut out = Response::new(status);
     for (name, value) in response.headers() {

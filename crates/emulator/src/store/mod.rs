@@ -1,4 +1,5 @@
-//! Key-value storage shared by the emulators: memory by default, redb with a data directory.
+//! Key-value storage shared by the emulators (Blob, EventGrid and Cosmos DB): memory by
+//! default, redb with a data directory.
 //!
 //! The emulators keep all their state as `(table, key) -> bytes`. Every mutation is a list of
 //! [`Op`]s committed atomically by [`Store::commit`], so the service logic is the same for both
@@ -34,21 +35,24 @@ pub enum Table {
     Subscriptions,
     /// EventGrid dead letters, key `topic/sequence`.
     DeadLetters,
+    /// Cosmos DB databases, containers and items (keys chosen by `crate::cosmos`).
+    Cosmos,
 }
 
 impl Table {
     /// All tables.
     ///
     /// ```
-    /// assert_eq!(emulator::store::Table::ALL.len(), 6);
+    /// assert_eq!(emulator::store::Table::ALL.len(), 7);
     /// ```
-    pub const ALL: [Table; 6] = [
+    pub const ALL: [Table; 7] = [
         Table::Containers,
         Table::Blobs,
         Table::BlobData,
         Table::Blocks,
         Table::Subscriptions,
         Table::DeadLetters,
+        Table::Cosmos,
     ];
 
     /// The table's stable name (also the redb table name).
@@ -64,6 +68,7 @@ impl Table {
             Table::Blocks => "blocks",
             Table::Subscriptions => "subscriptions",
             Table::DeadLetters => "dead_letters",
+            Table::Cosmos => "cosmos_kv",
         }
     }
 }

@@ -7,10 +7,10 @@ use bytes::Bytes;
 use url::Url;
 use wasmtime::{Caller, Linker};
 
-use super::codec::{format_response_headers, parse_method, parse_request_headers};
-use super::codes::{AbiResult, Code};
 use super::guest_memory::{check_writable, memory_of, read_bytes, write_bytes};
 use super::state::OutboundState;
+use super::{AbiResult, Code};
+use azure_wasi_abi::{decode_request_headers, encode_response_headers, parse_method};
 
 /// Access to the outbound state inside a store's data.
 pub trait HasOutbound: Send + 'static {
@@ -136,10 +136,8 @@ async fn req<T: HasOutbound>(
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(Code::InvalidUrl);
     }
-    let method = std::str::from_utf8(&method).map_err(|_| Code::Utf8)?;
-    let method = parse_method(method)?;
-    let headers = std::str::from_utf8(&headers).map_err(|_| Code::Utf8)?;
-    let headers = parse_request_headers(headers)?;
+    let method = parse_method(&method)?;
+    let headers = decode_request_headers(&headers)?;
 
     let state = caller.data_mut().outbound();
     state.check_capacity()?;
@@ -187,7 +185,7 @@ fn headers_get_all<T: HasOutbound>(
 ) -> AbiResult {
     let mem = memory_of(caller)?;
     check_writable(caller, mem, written_ptr, 4)?;
-    let text = format_response_headers(&caller.data_mut().outbound().get(handle)?.headers);
+    let text = encode_response_headers(&caller.data_mut().outbound().get(handle)?.headers);
     write_sized(caller, mem, &text, buf_ptr, buf_len, written_ptr)
 }
 

@@ -11,8 +11,8 @@ use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
 use url::Url;
 
-use super::codes::Code;
 use super::policy::{redacted, OutboundPolicy};
+use super::Code;
 
 const MAX_REDIRECTS: usize = 10;
 

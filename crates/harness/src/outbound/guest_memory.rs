@@ -2,7 +2,7 @@
 
 use wasmtime::{Caller, Extern, Memory};
 
-use super::codes::{AbiResult, Code};
+use super::{AbiResult, Code};
 
 /// The guest's exported `memory`, or code 2.
 pub(crate) fn memory_of<T>(caller: &mut Caller<'_, T>) -> AbiResult<Memory> {

@@ -6,13 +6,15 @@
 
 pub mod abi;
 mod client;
-mod codec;
-mod codes;
 mod guest_memory;
 mod policy;
 mod state;
 
+/// The ABI's result codes, shared with the guest binding (`azure-wasi-abi`).
+pub use azure_wasi_abi::Code;
 pub use client::OutboundClient;
-pub use codes::Code;
 pub use policy::OutboundPolicy;
 pub use state::OutboundState;
+
+/// Result of a host function body: `Err` carries the code to return.
+pub(crate) type AbiResult<T = ()> = Result<T, Code>;

@@ -4,8 +4,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::client::{OpenResponse, OutboundClient};
-use super::codes::Code;
 use super::policy::OutboundPolicy;
+use super::Code;
 
 /// The outbound half of a request's store data.
 pub struct OutboundState {
