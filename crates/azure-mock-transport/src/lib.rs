@@ -2,11 +2,19 @@
 //! records every request and answers with replies queued in advance. No network.
 //!
 //! ```
+//! use azure_core::http::{HttpClient, Method, Request};
 //! let mock = azure_mock_transport::Mock::new();
 //! mock.reply(200, &[("etag", "\"1\"")], b"{}");
-//! let options = mock.options(); // ClientOptions with this transport
-//! # let _ = options;
-//! assert!(mock.seen().is_empty());
+//! // Service clients built with `mock.options()` send through the mock; here it is called
+//! // directly.
+//! let options = mock.options();
+//! assert!(options.transport.is_some());
+//! let request = Request::new("http://127.0.0.1:8081/dbs".parse()?, Method::Get);
+//! let response = futures::executor::block_on(mock.execute_request(&request))?;
+//! assert_eq!(response.status(), 200);
+//! assert_eq!(response.headers().get_optional_str(&"etag".into()), Some("\"1\""));
+//! assert_eq!(mock.seen()[0].url, "http://127.0.0.1:8081/dbs");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 use azure_core::http::{
@@ -58,8 +66,18 @@ type Reply = (u16, Vec<(&'static str, String)>, Vec<u8>);
 /// The scripted transport.
 ///
 /// ```
+/// use azure_core::http::{HttpClient, Method, Request};
 /// let mock = azure_mock_transport::Mock::new();
 /// mock.reply(404, &[], b"");
+/// let request = Request::new("http://h/c/missing".parse()?, Method::Delete);
+/// let first = futures::executor::block_on(mock.execute_request(&request))?;
+/// assert_eq!(first.status(), 404);
+/// // Past the scripted replies every request gets a 500.
+/// let second = futures::executor::block_on(mock.execute_request(&request))?;
+/// assert_eq!(second.status(), 500);
+/// assert_eq!(mock.seen().len(), 2);
+/// assert_eq!(mock.seen()[1].method, "DELETE");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Default)]
 pub struct Mock {
@@ -69,20 +87,12 @@ pub struct Mock {
 }
 
 impl Mock {
-    /// A transport with no replies queued (an unscripted request gets a 500).
-    ///
-    /// ```
-    /// let _mock = azure_mock_transport::Mock::new();
-    /// ```
+    /// A transport with no replies queued (an unscripted request gets a 500; see [`Mock`]).
     pub fn new() -> Arc<Self> {
         Arc::new(Self::default())
     }
 
-    /// Queues the next reply.
-    ///
-    /// ```
-    /// azure_mock_transport::Mock::new().reply(201, &[("x-a", "1")], b"body");
-    /// ```
+    /// Queues the next reply; replies are given in the order they were queued (see [`Mock`]).
     pub fn reply(&self, status: u16, headers: &[(&'static str, &str)], body: &[u8]) {
         self.replies.lock().unwrap().push_back((
             status,

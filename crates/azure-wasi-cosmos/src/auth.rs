@@ -72,9 +72,18 @@ pub fn resource_of_path(path: &str) -> (String, String) {
 ///
 /// ```
 /// use azure_wasi_core::auth::SigningKey;
+/// use azure_wasi_core::auth::RequestSigner;
 /// let signer = azure_wasi_cosmos::MasterKeySigner::new(
-///     SigningKey::from_base64(azure_wasi_cosmos::EMULATOR_KEY).unwrap(), "/");
-/// # let _ = signer;
+///     SigningKey::from_base64(azure_wasi_cosmos::EMULATOR_KEY)?, "/");
+/// let mut request = azure_core::http::Request::new(
+///     "https://localhost:8081/dbs/db1/colls/c1/docs".parse()?,
+///     azure_core::http::Method::Post,
+/// );
+/// signer.sign(&mut request)?;
+/// let auth = request.headers().get_optional_str(&"authorization".into()).unwrap();
+/// assert!(auth.starts_with("type%3Dmaster%26ver%3D1.0%26sig%3D"), "{auth}");
+/// assert!(request.headers().get_optional_str(&"x-ms-date".into()).is_some());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct MasterKeySigner {
@@ -88,8 +97,16 @@ impl MasterKeySigner {
     ///
     /// ```
     /// # use azure_wasi_core::auth::SigningKey;
-    /// let s = azure_wasi_cosmos::MasterKeySigner::new(SigningKey::from_bytes(vec![1]), "/");
-    /// # let _ = s;
+    /// use azure_core::http::{Method, Request};
+    /// // Behind a gateway that serves the account under `/cosmos/`.
+    /// let s = azure_wasi_cosmos::MasterKeySigner::new(SigningKey::from_bytes(vec![1]), "/cosmos/");
+    /// let direct = azure_wasi_cosmos::MasterKeySigner::new(SigningKey::from_bytes(vec![1]), "/");
+    /// let date = "Tue, 01 Nov 2022 00:00:00 GMT";
+    /// let mut proxied = Request::new("http://h/cosmos/dbs/db1".parse()?, Method::Get);
+    /// let mut plain = Request::new("http://h/dbs/db1".parse()?, Method::Get);
+    /// // Both sign the resource `dbs/db1`.
+    /// assert_eq!(s.sign_at(&mut proxied, date), direct.sign_at(&mut plain, date));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn new(key: SigningKey, base_path: &str) -> Self {
         Self {

@@ -10,12 +10,7 @@ use bytes::Bytes;
 use serde::{de::DeserializeOwned, Serialize};
 use std::sync::Arc;
 
-/// Options of item writes and deletes.
-///
-/// ```
-/// let o = azure_wasi_cosmos::ItemOptions { if_match: Some("\"00000000-0000\"".into()) };
-/// # let _ = o;
-/// ```
+/// Options of item writes and deletes; the default sets no condition.
 #[derive(Debug, Clone, Default)]
 pub struct ItemOptions {
     /// Only succeed if the item's current ETag is this one (optimistic concurrency); a mismatch
@@ -23,24 +18,15 @@ pub struct ItemOptions {
     pub if_match: Option<String>,
 }
 
-/// Options of reads of one item.
-///
-/// ```
-/// let o = azure_wasi_cosmos::ReadItemOptions { if_none_match: Some("\"00000000-0000\"".into()) };
-/// # let _ = o;
-/// ```
+/// Options of reads of one item; the default sets no condition.
 #[derive(Debug, Clone, Default)]
 pub struct ReadItemOptions {
     /// Answer 304 (an empty [`ItemResponse`]) when the item's ETag is still this one.
     pub if_none_match: Option<String>,
 }
 
-/// Options of database and container creation.
-///
-/// ```
-/// let o = azure_wasi_cosmos::CreateOptions { throughput: Some(400) };
-/// # let _ = o;
-/// ```
+/// Options of database and container creation; the default leaves the throughput to the
+/// service.
 #[derive(Debug, Clone, Default)]
 pub struct CreateOptions {
     /// Provisioned throughput in RU/s (`x-ms-offer-throughput`); the account default if `None`.
@@ -56,12 +42,8 @@ impl CreateOptions {
     }
 }
 
-/// Options of queries and read feeds.
-///
-/// ```
-/// let o = azure_wasi_cosmos::QueryOptions { partition_key: Some("ann".into()), max_item_count: Some(100) };
-/// # let _ = o;
-/// ```
+/// Options of queries and read feeds; the default is a cross-partition query with the
+/// service's page size.
 #[derive(Debug, Clone, Default)]
 pub struct QueryOptions {
     /// Only this partition; `None` reads across partitions.

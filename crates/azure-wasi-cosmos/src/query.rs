@@ -32,8 +32,12 @@ impl Query {
     /// Adds `@name` = `value` (any serialisable value).
     ///
     /// ```
-    /// let q = azure_wasi_cosmos::Query::from("SELECT * FROM c WHERE c.n > @n").with_parameter("@n", 3).unwrap();
-    /// # let _ = q;
+    /// let q = azure_wasi_cosmos::Query::from("SELECT * FROM c WHERE c.n > @n AND c.tag = @tag")
+    ///     .with_parameter("@n", 3)?
+    ///     .with_parameter("tag", ["a", "b"])?; // the `@` is added when missing
+    /// let body = serde_json::to_value(&q)?;
+    /// assert_eq!(body["parameters"][1], serde_json::json!({ "name": "@tag", "value": ["a", "b"] }));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn with_parameter(mut self, name: &str, value: impl Serialize) -> Result<Self> {
         let name = if name.starts_with('@') {

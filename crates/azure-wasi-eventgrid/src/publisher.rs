@@ -184,12 +184,7 @@ impl EventGridSettings {
     }
 }
 
-/// Options of a publish request.
-///
-/// ```
-/// let o = azure_wasi_eventgrid::SendOptions { channel_name: Some("orders".into()) };
-/// # let _ = o;
-/// ```
+/// Options of a publish request; the default names no channel.
 #[derive(Debug, Clone, Default)]
 pub struct SendOptions {
     /// The partner channel to publish to (`aeg-channel-name`, partner namespaces only).
@@ -246,7 +241,7 @@ impl EventGrid {
     /// let s = EventGridSettings::new("http://127.0.0.1:8082", EventGridCredential::Key("k".into()))?;
     /// let options = ClientOptions { retry: RetryOptions::none(), ..Default::default() };
     /// let eventgrid = EventGrid::with_options(s, options);
-    /// # let _ = eventgrid;
+    /// assert!(eventgrid.endpoint().as_str().starts_with("http://127.0.0.1:8082/"));
     /// # Ok::<(), azure_wasi_eventgrid::Error>(())
     /// ```
     pub fn with_options(settings: EventGridSettings, mut options: ClientOptions) -> Self {

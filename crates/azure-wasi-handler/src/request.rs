@@ -220,8 +220,14 @@ impl Request {
 
     /// The HTTP method.
     ///
-    /// ```ignore
-    /// if req.method() == http::Method::POST { /* ... */ }
+    /// ```
+    /// # use azure_wasi_handler::Request;
+    /// # fn cgi(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    /// #     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    /// # }
+    /// let req = Request::from_parts(cgi(&[("REQUEST_METHOD", "delete")]), std::io::empty())?;
+    /// assert_eq!(req.method(), http::Method::DELETE); // upper-cased; GET when unset
+    /// # Ok::<(), azure_wasi_handler::Error>(())
     /// ```
     pub fn method(&self) -> Method {
         self.method.clone()
@@ -229,8 +235,14 @@ impl Request {
 
     /// The decoded path below the route (`PATH_INFO`), `/` when empty.
     ///
-    /// ```ignore
-    /// let name = req.path().trim_start_matches('/');
+    /// ```
+    /// # use azure_wasi_handler::Request;
+    /// # fn cgi(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    /// #     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    /// # }
+    /// let req = Request::from_parts(cgi(&[("PATH_INFO", "/blobs/a b.txt")]), std::io::empty())?;
+    /// assert_eq!(req.path().trim_start_matches('/'), "blobs/a b.txt");
+    /// # Ok::<(), azure_wasi_handler::Error>(())
     /// ```
     pub fn path(&self) -> &str {
         &self.path
@@ -238,8 +250,16 @@ impl Request {
 
     /// The path as the client sent it, still percent-encoded (`X_RAW_PATH_INFO`).
     ///
-    /// ```ignore
-    /// let raw = req.raw_path();
+    /// ```
+    /// let req = azure_wasi_handler::Request::from_http_parts(
+    ///     http::Method::GET,
+    ///     "/a%2Fb",
+    ///     http::HeaderMap::new(),
+    ///     Default::default(),
+    ///     Box::new(std::io::empty()),
+    /// );
+    /// assert_eq!(req.raw_path(), "/a%2Fb"); // tells an encoded `/` apart from a real one
+    /// assert_eq!(req.path(), "/a/b");
     /// ```
     pub fn raw_path(&self) -> &str {
         &self.raw_path
@@ -247,8 +267,14 @@ impl Request {
 
     /// The raw query string, without `?`.
     ///
-    /// ```ignore
-    /// let qs = req.query_string();
+    /// ```
+    /// # use azure_wasi_handler::Request;
+    /// # fn cgi(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    /// #     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    /// # }
+    /// let req = Request::from_parts(cgi(&[("QUERY_STRING", "q=a%20b&x")]), std::io::empty())?;
+    /// assert_eq!(req.query_string(), "q=a%20b&x"); // not decoded
+    /// # Ok::<(), azure_wasi_handler::Error>(())
     /// ```
     pub fn query_string(&self) -> &str {
         &self.query_string
@@ -256,8 +282,15 @@ impl Request {
 
     /// The decoded query pairs.
     ///
-    /// ```ignore
-    /// for (k, v) in req.query_pairs().iter() { println!("{k}={v}"); }
+    /// ```
+    /// # use azure_wasi_handler::Request;
+    /// # fn cgi(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    /// #     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    /// # }
+    /// let req = Request::from_parts(cgi(&[("QUERY_STRING", "tag=a&tag=b+c")]), std::io::empty())?;
+    /// let tags: Vec<&str> = req.query_pairs().get_all("tag").collect();
+    /// assert_eq!(tags, ["a", "b c"]);
+    /// # Ok::<(), azure_wasi_handler::Error>(())
     /// ```
     pub fn query_pairs(&self) -> &Query {
         &self.query
@@ -265,8 +298,15 @@ impl Request {
 
     /// The first decoded value of query parameter `name`.
     ///
-    /// ```ignore
-    /// let page = req.query("page").unwrap_or("1");
+    /// ```
+    /// # use azure_wasi_handler::Request;
+    /// # fn cgi(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    /// #     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    /// # }
+    /// let req = Request::from_parts(cgi(&[("QUERY_STRING", "page=3&page=4")]), std::io::empty())?;
+    /// assert_eq!(req.query("page"), Some("3"));
+    /// assert_eq!(req.query("size").unwrap_or("10"), "10");
+    /// # Ok::<(), azure_wasi_handler::Error>(())
     /// ```
     pub fn query(&self, name: &str) -> Option<&str> {
         self.query.get(name)
@@ -275,8 +315,16 @@ impl Request {
     /// The first value of `name`, or [`Error::MissingQuery`] (which [`crate::run`] turns into a
     /// 400 naming the parameter).
     ///
-    /// ```ignore
-    /// let url = req.require_query("url")?;
+    /// ```
+    /// # use azure_wasi_handler::Request;
+    /// # fn cgi(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    /// #     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    /// # }
+    /// let req = Request::from_parts(cgi(&[("QUERY_STRING", "url=https%3A%2F%2Fexample.com")]), std::io::empty())?;
+    /// assert_eq!(req.require_query("url")?, "https://example.com");
+    /// let err = req.require_query("method").unwrap_err();
+    /// assert_eq!(err.status(), 400);
+    /// # Ok::<(), azure_wasi_handler::Error>(())
     /// ```
     pub fn require_query(&self, name: &str) -> Result<&str, Error> {
         self.query(name).ok_or_else(|| Error::MissingQuery {
@@ -286,8 +334,16 @@ impl Request {
 
     /// Parses query parameter `name` with [`std::str::FromStr`]; `Ok(None)` when absent.
     ///
-    /// ```ignore
-    /// let n: Option<u32> = req.query_as("n")?;
+    /// ```
+    /// # use azure_wasi_handler::Request;
+    /// # fn cgi(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    /// #     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    /// # }
+    /// let req = Request::from_parts(cgi(&[("QUERY_STRING", "n=42&bad=x")]), std::io::empty())?;
+    /// assert_eq!(req.query_as::<u32>("n")?, Some(42));
+    /// assert_eq!(req.query_as::<u32>("absent")?, None);
+    /// assert_eq!(req.query_as::<u32>("bad").unwrap_err().status(), 400);
+    /// # Ok::<(), azure_wasi_handler::Error>(())
     /// ```
     pub fn query_as<T>(&self, name: &str) -> Result<Option<T>, Error>
     where
@@ -306,8 +362,19 @@ impl Request {
 
     /// Request headers (from `HTTP_*` variables, plus `content-type`/`content-length`).
     ///
-    /// ```ignore
-    /// let agent = req.headers().get("user-agent");
+    /// ```
+    /// # use azure_wasi_handler::Request;
+    /// # fn cgi(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    /// #     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    /// # }
+    /// let req = Request::from_parts(
+    ///     cgi(&[("HTTP_USER_AGENT", "curl/8"), ("CONTENT_LENGTH", "0"), ("SERVER_NAME", "h")]),
+    ///     std::io::empty(),
+    /// )?;
+    /// assert_eq!(req.headers()["user-agent"], "curl/8");
+    /// assert!(req.headers().contains_key("content-length"));
+    /// assert!(!req.headers().contains_key("server-name")); // only HTTP_* become headers
+    /// # Ok::<(), azure_wasi_handler::Error>(())
     /// ```
     pub fn headers(&self) -> &HeaderMap {
         &self.headers
@@ -315,8 +382,15 @@ impl Request {
 
     /// One header as text, if present and valid UTF-8.
     ///
-    /// ```ignore
-    /// let accept = req.header("accept").unwrap_or("*/*");
+    /// ```
+    /// # use azure_wasi_handler::Request;
+    /// # fn cgi(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    /// #     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    /// # }
+    /// let req = Request::from_parts(cgi(&[("HTTP_X_MS_CLIENT_REQUEST_ID", "r-1")]), std::io::empty())?;
+    /// assert_eq!(req.header("x-ms-client-request-id"), Some("r-1"));
+    /// assert_eq!(req.header("accept").unwrap_or("*/*"), "*/*");
+    /// # Ok::<(), azure_wasi_handler::Error>(())
     /// ```
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
@@ -324,8 +398,17 @@ impl Request {
 
     /// The content type: `CONTENT_TYPE`, or `HTTP_CONTENT_TYPE` when the host left it empty.
     ///
-    /// ```ignore
-    /// let is_json = req.content_type().is_some_and(|c| c.starts_with("application/json"));
+    /// ```
+    /// # use azure_wasi_handler::Request;
+    /// # fn cgi(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    /// #     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    /// # }
+    /// let req = Request::from_parts(
+    ///     cgi(&[("CONTENT_TYPE", ""), ("HTTP_CONTENT_TYPE", "application/json; charset=utf-8")]),
+    ///     std::io::empty(),
+    /// )?;
+    /// assert!(req.content_type().is_some_and(|c| c.starts_with("application/json")));
+    /// # Ok::<(), azure_wasi_handler::Error>(())
     /// ```
     pub fn content_type(&self) -> Option<&str> {
         self.content_type.as_deref()
@@ -333,8 +416,16 @@ impl Request {
 
     /// The announced body length, if any.
     ///
-    /// ```ignore
-    /// let len = req.content_length().unwrap_or(0);
+    /// ```
+    /// # use azure_wasi_handler::Request;
+    /// # fn cgi(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    /// #     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    /// # }
+    /// let req = Request::from_parts(cgi(&[("CONTENT_LENGTH", "12")]), std::io::empty())?;
+    /// assert_eq!(req.content_length(), Some(12));
+    /// let chunked = Request::from_parts(cgi(&[]), std::io::empty())?;
+    /// assert_eq!(chunked.content_length(), None);
+    /// # Ok::<(), azure_wasi_handler::Error>(())
     /// ```
     pub fn content_length(&self) -> Option<u64> {
         self.content_length
@@ -342,8 +433,19 @@ impl Request {
 
     /// Any CGI environment variable (e.g. `X_FULL_URL`, `SERVER_NAME`, or the module's own).
     ///
-    /// ```ignore
-    /// let account = req.env("STORAGE_ACCOUNT");
+    /// ```
+    /// # use azure_wasi_handler::Request;
+    /// # fn cgi(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    /// #     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    /// # }
+    /// let req = Request::from_parts(
+    ///     cgi(&[("SERVER_NAME", "localhost"), ("STORAGE_ACCOUNT", "devstoreaccount1")]),
+    ///     std::io::empty(),
+    /// )?;
+    /// assert_eq!(req.env("STORAGE_ACCOUNT"), Some("devstoreaccount1"));
+    /// assert_eq!(req.env("SERVER_NAME"), Some("localhost"));
+    /// assert_eq!(req.env("COSMOS_KEY"), None);
+    /// # Ok::<(), azure_wasi_handler::Error>(())
     /// ```
     pub fn env(&self, name: &str) -> Option<&str> {
         self.env.get(name).map(String::as_str)
@@ -351,8 +453,17 @@ impl Request {
 
     /// The body, read from stdin on first call (at most `CONTENT_LENGTH` bytes if given).
     ///
-    /// ```ignore
-    /// let bytes = req.body()?.clone();
+    /// ```
+    /// # use azure_wasi_handler::Request;
+    /// # fn cgi(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    /// #     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    /// # }
+    /// // stdin holds more than CONTENT_LENGTH announces: only the announced bytes are read.
+    /// let stdin = std::io::Cursor::new(b"hello, world".to_vec());
+    /// let mut req = Request::from_parts(cgi(&[("CONTENT_LENGTH", "5")]), stdin)?;
+    /// assert_eq!(&req.body()?[..], b"hello");
+    /// assert_eq!(&req.body()?[..], b"hello"); // read once, then kept
+    /// # Ok::<(), azure_wasi_handler::Error>(())
     /// ```
     pub fn body(&mut self) -> Result<&Bytes, Error> {
         if let BodyState::Unread(reader) = &mut self.body {
@@ -375,9 +486,17 @@ impl Request {
 
     /// Takes the body as a stream, for large uploads that should not be buffered.
     ///
-    /// ```ignore
+    /// ```
+    /// # use azure_wasi_handler::Request;
+    /// # fn cgi(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    /// #     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    /// # }
+    /// let stdin = std::io::Cursor::new(vec![7u8; 100_000]);
+    /// let req = Request::from_parts(cgi(&[("CONTENT_LENGTH", "100000")]), stdin)?;
     /// let mut reader = req.into_body_reader();
-    /// std::io::copy(&mut reader, &mut sink)?;
+    /// let mut sink = std::io::sink(); // e.g. a block upload
+    /// assert_eq!(std::io::copy(&mut reader, &mut sink)?, 100_000);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn into_body_reader(self) -> Box<dyn Read> {
         match self.body {
@@ -392,9 +511,23 @@ impl Request {
     /// The body decoded as JSON; a malformed body is [`Error::InvalidJson`] (400). Feature
     /// `json`, on by default.
     ///
-    /// ```ignore
-    /// #[derive(serde::Deserialize)] struct Item { id: String }
+    /// ```
+    /// # use azure_wasi_handler::Request;
+    /// # fn cgi(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    /// #     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    /// # }
+    /// #[derive(Debug, serde::Deserialize)]
+    /// struct Item {
+    ///     id: String,
+    /// }
+    /// let body = std::io::Cursor::new(br#"{"id":"a1"}"#.to_vec());
+    /// let mut req = Request::from_parts(cgi(&[("CONTENT_TYPE", "application/json")]), body)?;
     /// let item: Item = req.json()?;
+    /// assert_eq!(item.id, "a1");
+    ///
+    /// let mut bad = Request::from_parts(cgi(&[]), std::io::Cursor::new(b"{oops".to_vec()))?;
+    /// assert_eq!(bad.json::<Item>().unwrap_err().status(), 400);
+    /// # Ok::<(), azure_wasi_handler::Error>(())
     /// ```
     #[cfg(feature = "json")]
     pub fn json<T: serde::de::DeserializeOwned>(&mut self) -> Result<T, Error> {
@@ -407,9 +540,22 @@ impl Request {
     /// The body decoded as an `application/x-www-form-urlencoded` form. A different declared
     /// content type is [`Error::UnsupportedMediaType`] (415); no content type is accepted.
     ///
-    /// ```ignore
+    /// ```
+    /// # use azure_wasi_handler::Request;
+    /// # fn cgi(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    /// #     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    /// # }
+    /// let body = std::io::Cursor::new(b"name=Ada+L&lang=%F0%9F%A6%80".to_vec());
+    /// let env = cgi(&[("CONTENT_TYPE", "application/x-www-form-urlencoded")]);
+    /// let mut req = Request::from_parts(env, body)?;
     /// let form = req.form()?;
-    /// let name = form.get("name");
+    /// assert_eq!(form.get("name"), Some("Ada L"));
+    /// assert_eq!(form.get("lang"), Some("🦀"));
+    ///
+    /// let env = cgi(&[("CONTENT_TYPE", "application/json")]);
+    /// let mut json = Request::from_parts(env, std::io::Cursor::new(b"{}".to_vec()))?;
+    /// assert_eq!(json.form().unwrap_err().status(), 415);
+    /// # Ok::<(), azure_wasi_handler::Error>(())
     /// ```
     pub fn form(&mut self) -> Result<Query, Error> {
         if let Some(ct) = &self.content_type {

@@ -211,6 +211,10 @@ impl Response {
     ///
     /// ```
     /// let r = azure_wasi_handler::Response::new(http::StatusCode::OK).with_body("raw");
+    /// let (_, headers, body) = r.into_http_parts();
+    /// assert!(matches!(body, azure_wasi_handler::Body::Bytes(b) if b == "raw"));
+    /// // `with_body` keeps the content type; bytes without one are sent as octet-stream.
+    /// assert_eq!(headers["content-type"], "application/octet-stream");
     /// ```
     pub fn with_body(mut self, body: impl Into<Body>) -> Self {
         self.body = body.into();

@@ -12,11 +12,23 @@ pub const DEFAULT_CHUNK: usize = 64 * 1024;
 ///
 /// It implements [`Read`] over the body, so it can be streamed with [`std::io::copy`].
 ///
-/// ```ignore
+/// [`Response::status`] and [`Response::headers`] are read before the body; the body is read
+/// with [`Response::bytes`] (all of it), through [`Read`], or split off with
+/// [`Response::into_body`] / [`Response::into_parts`] to stream it chunk by chunk.
+///
+/// ```no_run
+/// // Needs a host (a WAGI module or wasi:http component whose `allowed_hosts` lists the URL).
+/// let request = http::Request::get("http://127.0.0.1:10000/devstoreaccount1/c/b.txt")
+///     .body(bytes::Bytes::new())?;
 /// let resp = azure_wasi_outbound::send(request)?;
-/// assert_eq!(resp.status(), 200);
-/// let etag = resp.headers().get("etag");
+/// if !resp.status().is_success() {
+///     return Err(format!("GET failed: {}", resp.status()).into());
+/// }
+/// let etag = resp.headers().get("etag").cloned();
+/// let cookies = resp.headers().get_all("set-cookie").iter().count();
 /// let body = resp.bytes()?;
+/// println!("{} bytes, etag {etag:?}, {cookies} cookies", body.len());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
 pub struct Response {
@@ -35,65 +47,37 @@ impl Response {
     }
 
     /// The HTTP status.
-    ///
-    /// ```ignore
-    /// if resp.status().is_success() { /* ... */ }
-    /// ```
     pub fn status(&self) -> StatusCode {
         self.status
     }
 
-    /// Every response header; repeated headers keep all their values.
-    ///
-    /// ```ignore
-    /// for cookie in resp.headers().get_all("set-cookie") { /* ... */ }
-    /// ```
+    /// Every response header; repeated headers keep all their values (read them with
+    /// [`HeaderMap::get_all`]).
     pub fn headers(&self) -> &HeaderMap {
         &self.headers
     }
 
-    /// The body, for streaming reads.
-    ///
-    /// ```ignore
-    /// let chunk = resp.body_mut().read_chunk(8192)?;
-    /// ```
+    /// The body, for streaming reads while keeping the status and headers at hand.
     pub fn body_mut(&mut self) -> &mut Body {
         &mut self.body
     }
 
     /// Splits the response into status, headers and body.
-    ///
-    /// ```ignore
-    /// let (status, headers, body) = resp.into_parts();
-    /// ```
     pub fn into_parts(self) -> (StatusCode, HeaderMap, Body) {
         (self.status, self.headers, self.body)
     }
 
-    /// Takes the body, dropping status and headers.
-    ///
-    /// ```ignore
-    /// let mut body = resp.into_body();
-    /// std::io::copy(&mut body, &mut std::io::stdout())?;
-    /// ```
+    /// Takes the body, dropping status and headers (see [`Body`] for streaming it).
     pub fn into_body(self) -> Body {
         self.body
     }
 
-    /// Reads the whole body into memory.
-    ///
-    /// ```ignore
-    /// let text = String::from_utf8_lossy(&resp.bytes()?).into_owned();
-    /// ```
+    /// Reads the whole body into memory (see the [`Response`] example).
     pub fn bytes(self) -> Result<Bytes, Error> {
         self.body.collect()
     }
 
     /// Same as [`Response::bytes`].
-    ///
-    /// ```ignore
-    /// let all = resp.collect()?;
-    /// ```
     pub fn collect(self) -> Result<Bytes, Error> {
         self.body.collect()
     }
@@ -109,11 +93,23 @@ impl Read for Response {
 /// wasi:http input stream on `wasm32-wasip2`. Releases the host's resources at end of body or on
 /// drop, whichever comes first.
 ///
-/// ```ignore
-/// let mut body = resp.into_body();
-/// while let Some(chunk) = body.read_chunk(64 * 1024)? {
-///     consume(&chunk);
+/// ```no_run
+/// // Needs a host: streams a large download to a file without holding it in memory.
+/// use std::io::Write;
+/// let request = http::Request::get("http://127.0.0.1:8080/big.bin").body(bytes::Bytes::new())?;
+/// let mut body = azure_wasi_outbound::send(request)?.into_body();
+/// let expected = body.size_hint();
+/// let mut file = std::fs::File::create("/data/big.bin")?;
+/// let mut written = 0;
+/// while let Some(chunk) = body.read_chunk(azure_wasi_outbound::DEFAULT_CHUNK)? {
+///     file.write_all(&chunk)?;
+///     written += chunk.len();
 /// }
+/// assert!(body.is_finished());
+/// if let Some(expected) = expected {
+///     assert_eq!(written, expected, "the host announced {expected} bytes");
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
 pub struct Body {
@@ -151,21 +147,13 @@ impl Body {
         self
     }
 
-    /// The body length announced by `Content-Length`, if any.
-    ///
-    /// ```ignore
-    /// let expected = body.size_hint();
-    /// ```
+    /// The body length announced by `Content-Length`, if any (see the [`Body`] example).
     pub fn size_hint(&self) -> Option<usize> {
         self.size_hint
     }
 
-    /// Reads into `buf`; returns 0 at end of body.
-    ///
-    /// ```ignore
-    /// let mut buf = [0u8; 4096];
-    /// let n = body.read_into(&mut buf)?;
-    /// ```
+    /// Reads into `buf`; returns 0 at end of body. This is what the [`Read`] implementation
+    /// calls, with the error as an [`Error`] instead of an [`io::Error`].
     pub fn read_into(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
         if buf.is_empty() {
             return Ok(0);
@@ -198,11 +186,8 @@ impl Body {
         }
     }
 
-    /// Reads the next chunk of at most `max` bytes; `None` at end of body.
-    ///
-    /// ```ignore
-    /// while let Some(chunk) = body.read_chunk(65536)? { out.extend_from_slice(&chunk); }
-    /// ```
+    /// Reads the next chunk of at most `max` bytes; `None` at end of body (see the [`Body`]
+    /// example).
     pub fn read_chunk(&mut self, max: usize) -> Result<Option<Bytes>, Error> {
         #[cfg(all(target_arch = "wasm32", target_env = "p2"))]
         if let Source::Stream(stream) = &mut self.source {
@@ -218,11 +203,7 @@ impl Body {
         Ok(Some(buf.freeze()))
     }
 
-    /// Reads the rest of the body into one buffer.
-    ///
-    /// ```ignore
-    /// let bytes = body.collect()?;
-    /// ```
+    /// Reads the rest of the body into one buffer, sized by [`Body::size_hint`] when known.
     pub fn collect(mut self) -> Result<Bytes, Error> {
         let mut out = BytesMut::with_capacity(self.size_hint.unwrap_or(0).min(64 << 20));
         loop {
@@ -246,11 +227,8 @@ impl Body {
         }
     }
 
-    /// True once the end of the body was reached (or the body was closed).
-    ///
-    /// ```ignore
-    /// while !body.is_finished() { body.read_chunk(4096)?; }
-    /// ```
+    /// True once the end of the body was reached (or the body was closed); the host's
+    /// resources are released by then.
     pub fn is_finished(&self) -> bool {
         match &self.source {
             Source::Handle(handle) => handle.is_none(),

@@ -19,14 +19,18 @@ const BUFFER_TOO_SMALL: i32 = Code::BufferTooSmall.as_i32();
 /// than wasm32 it returns [`Error::Unsupported`].
 ///
 /// ```no_run
+/// // Needs a host whose `allowed_hosts` lists the URL.
 /// let req = http::Request::get("http://127.0.0.1:8080/hello")
 ///     .header("accept", "text/plain")
-///     .body(bytes::Bytes::new())
-///     .unwrap();
+///     .body(bytes::Bytes::new())?;
 /// match azure_wasi_outbound::send(req) {
-///     Ok(resp) => println!("{}", resp.status()),
-///     Err(e) => eprintln!("{e}"),
+///     Ok(resp) => assert!(resp.status().is_success(), "{}", resp.status()),
+///     // A denied destination names the `allowed_hosts` entry to add.
+///     Err(e @ azure_wasi_outbound::Error::DestinationNotAllowed { .. }) => eprintln!("{e}"),
+///     Err(e) if e.is_transient() => eprintln!("retry later: {e}"),
+///     Err(e) => return Err(e.into()),
 /// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn send(request: http::Request<Bytes>) -> Result<Response, Error> {
     let (parts, body) = request.into_parts();
@@ -38,8 +42,14 @@ pub fn send(request: http::Request<Bytes>) -> Result<Response, Error> {
 /// build an [`http::Request`] (and the body is not copied).
 ///
 /// ```no_run
-/// use http::{HeaderMap, Method};
-/// let resp = azure_wasi_outbound::send_parts(&Method::GET, "http://127.0.0.1:1/", &HeaderMap::new(), b"");
+/// // Needs a host whose `allowed_hosts` lists the URL.
+/// use http::{header, HeaderMap, HeaderValue, Method};
+/// let mut headers = HeaderMap::new();
+/// headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+/// let body = br#"{"id":"1"}"#;
+/// let resp = azure_wasi_outbound::send_parts(&Method::POST, "http://127.0.0.1:8080/items", &headers, body)?;
+/// assert_eq!(resp.status(), http::StatusCode::CREATED);
+/// # Ok::<(), azure_wasi_outbound::Error>(())
 /// ```
 pub fn send_parts(
     method: &Method,
@@ -54,10 +64,17 @@ pub fn send_parts(
 /// `wasm32-wasip1` the host's own timeout applies).
 ///
 /// ```no_run
+/// // Needs a host whose `allowed_hosts` lists the URL.
 /// use http::{HeaderMap, Method};
 /// let options = azure_wasi_outbound::Options::default()
 ///     .with_first_byte_timeout(std::time::Duration::from_secs(5));
-/// let resp = azure_wasi_outbound::send_with(&Method::GET, "http://127.0.0.1:1/", &HeaderMap::new(), b"", &options);
+/// let url = "http://127.0.0.1:8080/slow";
+/// match azure_wasi_outbound::send_with(&Method::GET, url, &HeaderMap::new(), b"", &options) {
+///     Ok(resp) => println!("{}", resp.status()),
+///     Err(e) if e.is_transient() => eprintln!("no answer within 5 s, try again: {e}"),
+///     Err(e) => return Err(e),
+/// }
+/// # Ok::<(), azure_wasi_outbound::Error>(())
 /// ```
 pub fn send_with(
     method: &Method,

@@ -64,7 +64,8 @@ impl Storage {
     /// let s = azure_wasi_storage::StorageSettings::new("acct", "a2V5", None)?;
     /// let options = ClientOptions { retry: RetryOptions::none(), ..Default::default() };
     /// let storage = azure_wasi_storage::Storage::with_options(s, options);
-    /// # let _ = storage;
+    /// let blob = storage.blob("photos", "cat.png")?;
+    /// assert_eq!(blob.url().as_str(), "https://acct.blob.core.windows.net/photos/cat.png");
     /// # Ok::<(), azure_wasi_storage::Error>(())
     /// ```
     pub fn with_options(settings: StorageSettings, mut options: ClientOptions) -> Self {

@@ -170,8 +170,15 @@ impl BlobSasBuilder {
     ///
     /// ```
     /// # use azure_wasi_storage::*;
-    /// let b = BlobSasBuilder::blob("c", "b", SasPermissions::read_only(), azure_core::time::OffsetDateTime::now_utc());
-    /// # let _ = b;
+    /// use azure_core::time::{Duration, OffsetDateTime};
+    /// # use azure_wasi_core::auth::SigningKey;
+    /// let expiry = OffsetDateTime::now_utc() + Duration::hours(1);
+    /// let key = SigningKey::from_base64(EMULATOR_KEY)?;
+    /// let token = BlobSasBuilder::blob("photos", "cat.png", SasPermissions::read_only(), expiry)
+    ///     .sign(EMULATOR_ACCOUNT, &key)?;
+    /// assert!(token.as_str().contains("sr=b")); // one blob
+    /// assert!(token.as_str().contains("sp=r"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn blob(
         container: &str,
@@ -194,8 +201,12 @@ impl BlobSasBuilder {
     ///
     /// ```
     /// # use azure_wasi_storage::*;
-    /// let b = BlobSasBuilder::container("c", SasPermissions::read_only(), azure_core::time::OffsetDateTime::now_utc());
-    /// # let _ = b;
+    /// # use azure_wasi_core::auth::SigningKey;
+    /// # let t = azure_core::time::OffsetDateTime::from_unix_timestamp(0).unwrap();
+    /// let token = BlobSasBuilder::container("photos", SasPermissions::read_only(), t)
+    ///     .sign(EMULATOR_ACCOUNT, &SigningKey::from_base64(EMULATOR_KEY)?)?;
+    /// assert!(token.as_str().contains("sr=c")); // the whole container
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn container(container: &str, permissions: SasPermissions, expiry: OffsetDateTime) -> Self {
         Self {
@@ -213,9 +224,12 @@ impl BlobSasBuilder {
     ///
     /// ```
     /// # use azure_wasi_storage::*;
-    /// # let now = azure_core::time::OffsetDateTime::now_utc();
-    /// let b = BlobSasBuilder::container("c", SasPermissions::read_only(), now).start(now);
-    /// # let _ = b;
+    /// use azure_core::time::{Duration, OffsetDateTime};
+    /// let start = OffsetDateTime::from_unix_timestamp(0)?;
+    /// let b = BlobSasBuilder::container("c", SasPermissions::read_only(), start + Duration::hours(1))
+    ///     .start(start);
+    /// assert!(b.string_to_sign("acct").starts_with("r\n1970-01-01T00:00:00Z\n1970-01-01T01:00:00Z\n"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn start(mut self, start: OffsetDateTime) -> Self {
         self.start = Some(start);
@@ -226,9 +240,10 @@ impl BlobSasBuilder {
     ///
     /// ```
     /// # use azure_wasi_storage::*;
-    /// # let now = azure_core::time::OffsetDateTime::now_utc();
-    /// let b = BlobSasBuilder::container("c", SasPermissions::read_only(), now).https_only();
-    /// # let _ = b;
+    /// # let t = azure_core::time::OffsetDateTime::from_unix_timestamp(0).unwrap();
+    /// let b = BlobSasBuilder::container("c", SasPermissions::read_only(), t);
+    /// assert!(b.string_to_sign("acct").contains("\nhttps,http\n"));
+    /// assert!(b.https_only().string_to_sign("acct").contains("\nhttps\n"));
     /// ```
     pub fn https_only(mut self) -> Self {
         self.https_only = true;
@@ -239,9 +254,9 @@ impl BlobSasBuilder {
     ///
     /// ```
     /// # use azure_wasi_storage::*;
-    /// # let now = azure_core::time::OffsetDateTime::now_utc();
-    /// let b = BlobSasBuilder::blob("c", "b", SasPermissions::read_only(), now).content_type("text/plain");
-    /// # let _ = b;
+    /// # let t = azure_core::time::OffsetDateTime::from_unix_timestamp(0).unwrap();
+    /// let b = BlobSasBuilder::blob("c", "b", SasPermissions::read_only(), t).content_type("text/plain");
+    /// assert!(b.string_to_sign("acct").ends_with("\ntext/plain"));
     /// ```
     pub fn content_type(mut self, content_type: &str) -> Self {
         self.content_type = Some(content_type.to_string());
@@ -356,9 +371,15 @@ fn iso8601(t: OffsetDateTime) -> String {
 /// Appends a SAS token to every request URL (once: a retry reuses the URL).
 ///
 /// ```
+/// use azure_core::http::{Method, Request};
+/// use azure_wasi_core::auth::RequestSigner;
 /// use azure_wasi_storage::{SasSigner, SasToken};
-/// let signer = SasSigner::new(SasToken::new("sv=2022-11-02&sig=x").unwrap());
-/// # let _ = signer;
+/// let signer = SasSigner::new(SasToken::new("sv=2022-11-02&sig=x")?);
+/// let mut request = Request::new("http://127.0.0.1:10000/acct/c/b?comp=block".parse()?, Method::Put);
+/// signer.sign(&mut request)?;
+/// signer.sign(&mut request)?; // a retry: the token is not appended twice
+/// assert_eq!(request.url().query(), Some("comp=block&sv=2022-11-02&sig=x"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct SasSigner {
@@ -366,13 +387,7 @@ pub struct SasSigner {
 }
 
 impl SasSigner {
-    /// A signer for `token`.
-    ///
-    /// ```
-    /// # use azure_wasi_storage::*;
-    /// let s = SasSigner::new(SasToken::new("sig=x").unwrap());
-    /// # let _ = s;
-    /// ```
+    /// A signer for `token` (see [`SasSigner`]).
     pub fn new(token: SasToken) -> Self {
         Self { token }
     }

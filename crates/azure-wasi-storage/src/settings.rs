@@ -70,9 +70,11 @@ impl StorageSettings {
     ///
     /// ```
     /// use azure_wasi_storage::{StorageAuth, StorageSettings, SasToken};
-    /// let sas = SasToken::new("sv=2022-11-02&sp=r&sig=x").unwrap();
-    /// let s = StorageSettings::with_auth("acct", StorageAuth::Sas(sas), None).unwrap();
-    /// # let _ = s;
+    /// let sas = SasToken::new("sv=2022-11-02&sp=r&sig=x")?;
+    /// let s = StorageSettings::with_auth("acct", StorageAuth::Sas(sas), None)?;
+    /// assert!(matches!(s.auth(), StorageAuth::Sas(_)));
+    /// assert_eq!(s.endpoint().as_str(), "https://acct.blob.core.windows.net/");
+    /// # Ok::<(), azure_wasi_storage::Error>(())
     /// ```
     pub fn with_auth(account: &str, auth: StorageAuth, endpoint: Option<&str>) -> Result<Self> {
         let account = account.trim();

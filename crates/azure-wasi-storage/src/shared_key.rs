@@ -13,8 +13,17 @@ use std::collections::BTreeMap;
 /// ```
 /// use azure_wasi_core::auth::SigningKey;
 /// use azure_wasi_storage::SharedKeySigner;
-/// let signer = SharedKeySigner::new("acct", SigningKey::from_base64("a2V5").unwrap());
-/// # let _ = signer;
+/// use azure_core::http::{ClientOptions, Method, Request};
+/// use azure_wasi_core::auth::{add_signing_policy, RequestSigner};
+/// let signer = SharedKeySigner::new("acct", SigningKey::from_base64("a2V5")?);
+/// let mut request = Request::new("https://acct.blob.core.windows.net/c/b".parse()?, Method::Get);
+/// signer.sign(&mut request)?;
+/// let auth = request.headers().get_optional_str(&"authorization".into()).unwrap();
+/// assert!(auth.starts_with("SharedKey acct:"));
+///
+/// let mut options = ClientOptions::default();
+/// add_signing_policy(&mut options, std::sync::Arc::new(signer));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct SharedKeySigner {
@@ -23,13 +32,7 @@ pub struct SharedKeySigner {
 }
 
 impl SharedKeySigner {
-    /// A signer for `account` with its decoded key.
-    ///
-    /// ```
-    /// # use azure_wasi_core::auth::SigningKey;
-    /// let s = azure_wasi_storage::SharedKeySigner::new("a", SigningKey::from_bytes(vec![1]));
-    /// # let _ = s;
-    /// ```
+    /// A signer for `account` with its decoded key (see [`SharedKeySigner`]).
     pub fn new(account: &str, key: SigningKey) -> Self {
         Self {
             account: account.to_string(),

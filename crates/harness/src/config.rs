@@ -50,9 +50,16 @@ impl Default for CacheConfig {
 
 /// A whole config file, read and checked.
 ///
-/// ```no_run
-/// let config = harness::HarnessConfig::from_file("wagi.toml".as_ref()).unwrap();
-/// println!("{} modules", config.modules.len());
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// let file = dir.path().join("wagi.toml");
+/// std::fs::write(dir.path().join("hello.wasm"), b"")?; // checked to exist, compiled later
+/// std::fs::write(&file, "[[module]]\nroute = \"/hello\"\nmodule = \"hello.wasm\"\n")?;
+/// let config = harness::HarnessConfig::from_file(&file)?;
+/// assert_eq!(config.modules.len(), 1);
+/// assert_eq!(config.modules[0].module, dir.path().join("hello.wasm"));
+/// assert_eq!(config.limits, harness::Limits::default());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct HarnessConfig {
@@ -137,7 +144,7 @@ struct RawLimits {
 impl HarnessConfig {
     /// Reads and checks a config file. Relative paths in it are relative to its folder.
     ///
-    /// ```no_run
+    /// ```
     /// let err = harness::HarnessConfig::from_file("missing.toml".as_ref()).unwrap_err();
     /// assert!(err.to_string().contains("missing.toml"));
     /// ```

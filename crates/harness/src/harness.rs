@@ -47,10 +47,12 @@ struct Inner {
 /// Builds a [`Harness`] in code.
 ///
 /// ```
-/// let builder = harness::Harness::builder()
+/// let h = harness::Harness::builder()
 ///     .limits(harness::Limits { memory_bytes: 64 << 20, ..Default::default() })
-///     .cache(harness::CacheConfig { enabled: false, directory: None });
-/// # let _ = builder;
+///     .cache(harness::CacheConfig { enabled: false, directory: None })
+///     .build()?;
+/// assert_eq!(h.limits().memory_bytes, 64 << 20);
+/// # Ok::<(), harness::Error>(())
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct HarnessBuilder {
@@ -60,11 +62,17 @@ pub struct HarnessBuilder {
 }
 
 impl HarnessBuilder {
-    /// Adds a routed module.
+    /// Adds a routed module. The file is read when [`HarnessBuilder::build`] runs, so a missing
+    /// file is reported there, with its path.
     ///
     /// ```
-    /// let b = harness::Harness::builder().module(harness::ModuleConfig::new("/a", "a.wasm"));
-    /// # let _ = b;
+    /// let err = harness::Harness::builder()
+    ///     .module(harness::ModuleConfig::new("/a", "no-such-module.wasm"))
+    ///     .build()
+    ///     .err()
+    ///     .expect("the module file does not exist");
+    /// assert!(matches!(err, harness::Error::Read { .. }));
+    /// assert!(err.to_string().contains("no-such-module.wasm"), "{err}");
     /// ```
     pub fn module(mut self, module: ModuleConfig) -> Self {
         self.modules.push(module);
@@ -74,19 +82,25 @@ impl HarnessBuilder {
     /// Sets the limits.
     ///
     /// ```
-    /// let b = harness::Harness::builder().limits(harness::Limits::default());
-    /// # let _ = b;
+    /// use std::time::Duration;
+    /// let limits = harness::Limits { request_timeout: Duration::from_secs(5), ..Default::default() };
+    /// let h = harness::Harness::builder().limits(limits).build()?;
+    /// assert_eq!(h.limits().request_timeout, Duration::from_secs(5));
+    /// # Ok::<(), harness::Error>(())
     /// ```
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
         self
     }
 
-    /// Sets the compiled-code cache.
+    /// Sets the compiled-code cache (on, in the user's cache folder, by default).
     ///
     /// ```
-    /// let b = harness::Harness::builder().cache(harness::CacheConfig::default());
-    /// # let _ = b;
+    /// let dir = tempfile::tempdir()?;
+    /// let cache = harness::CacheConfig { enabled: true, directory: Some(dir.path().into()) };
+    /// let h = harness::Harness::builder().cache(cache).build()?;
+    /// assert_eq!(h.limits(), &harness::Limits::default());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn cache(mut self, cache: CacheConfig) -> Self {
         self.cache = cache;
@@ -95,9 +109,13 @@ impl HarnessBuilder {
 
     /// Compiles (or loads from the cache), links and pre-instantiates every module.
     ///
-    /// ```no_run
-    /// let h = harness::Harness::builder().build();
-    /// assert!(h.is_ok());
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // A harness without modules still answers its health check and 404s everything else.
+    /// let h = harness::Harness::builder().build()?;
+    /// let resp = h.handle(http::Request::get("/nothing").body(bytes::Bytes::new())?).await;
+    /// assert_eq!(resp.status(), 404);
+    /// # Ok(()) }
     /// ```
     pub fn build(self) -> Result<Harness> {
         let engine = build_engine(&self.limits)?;
@@ -134,11 +152,12 @@ impl HarnessBuilder {
 }
 
 impl Harness {
-    /// Starts building a harness in code.
+    /// Starts building a harness in code: no modules, default [`Limits`], the default cache.
     ///
     /// ```
-    /// let b = harness::Harness::builder();
-    /// # let _ = b;
+    /// let h = harness::Harness::builder().build()?;
+    /// assert_eq!(h.limits().max_instances, harness::Limits::default().max_instances);
+    /// # Ok::<(), harness::Error>(())
     /// ```
     pub fn builder() -> HarnessBuilder {
         HarnessBuilder::default()
@@ -147,9 +166,11 @@ impl Harness {
     /// A harness for a config file's modules, limits and cache.
     ///
     /// ```no_run
-    /// let cfg = harness::HarnessConfig::from_file("wagi.toml".as_ref()).unwrap();
-    /// let h = harness::Harness::from_config(&cfg).unwrap();
-    /// # let _ = h;
+    /// // Needs a `wagi.toml` whose modules exist (see `cargo xtask build`).
+    /// let cfg = harness::HarnessConfig::from_file("wagi.toml".as_ref())?;
+    /// let h = harness::Harness::from_config(&cfg)?;
+    /// assert_eq!(h.limits(), &cfg.limits);
+    /// # Ok::<(), harness::Error>(())
     /// ```
     pub fn from_config(config: &HarnessConfig) -> Result<Self> {
         let mut b = Self::builder()
@@ -163,9 +184,10 @@ impl Harness {
 
     /// The limits in force.
     ///
-    /// ```no_run
-    /// # let h = harness::Harness::builder().build().unwrap();
+    /// ```
+    /// let h = harness::Harness::builder().build()?;
     /// assert_eq!(h.limits().request_timeout.as_secs(), 30);
+    /// # Ok::<(), harness::Error>(())
     /// ```
     pub fn limits(&self) -> &Limits {
         &self.inner.limits
@@ -173,11 +195,13 @@ impl Harness {
 
     /// Handles a request in-process, as if it came from 127.0.0.1.
     ///
-    /// ```no_run
-    /// # async fn demo(h: harness::Harness) {
-    /// let resp = h.handle(http::Request::get("/healthz").body(bytes::Bytes::new()).unwrap()).await;
-    /// assert_eq!(resp.body().as_ref(), b"OK");
-    /// # }
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let h = harness::Harness::builder().build()?;
+    /// let resp = h.handle(http::Request::get("/healthz").body(bytes::Bytes::new())?).await;
+    /// assert_eq!(resp.status(), 200);
+    /// assert_eq!(resp.body().as_ref(), b"OK\n");
+    /// # Ok(()) }
     /// ```
     pub async fn handle(&self, request: Request<Bytes>) -> Response<Bytes> {
         let loopback: SocketAddr = ([127, 0, 0, 1], 0).into();
@@ -193,13 +217,15 @@ impl Harness {
     /// `REMOTE_ADDR`, `SERVER_NAME` and `SERVER_PORT`; a component sees `local` as the request's
     /// authority when the request has no `Host` header.
     ///
-    /// ```no_run
-    /// # async fn demo(h: harness::Harness) {
-    /// let peer = "192.0.2.1:5000".parse().unwrap();
-    /// let local = "127.0.0.1:3000".parse().unwrap();
-    /// let resp = h.handle_from(http::Request::get("/x").body(bytes::Bytes::new()).unwrap(), peer, local).await;
-    /// # let _ = resp;
-    /// # }
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let h = harness::Harness::builder().build()?;
+    /// let peer = "192.0.2.1:5000".parse()?;
+    /// let local = "127.0.0.1:3000".parse()?;
+    /// let request = http::Request::get("/x").body(bytes::Bytes::new())?;
+    /// let resp = h.handle_from(request, peer, local).await;
+    /// assert_eq!(resp.status(), 404); // no module is routed at /x
+    /// # Ok(()) }
     /// ```
     pub async fn handle_from(
         &self,

@@ -19,10 +19,19 @@ use crate::{Error, Harness, Result};
 
 /// A running server. Dropping it leaves it running; call [`Server::shutdown`] to stop it.
 ///
-/// ```no_run
-/// # async fn demo(h: harness::Harness) -> Result<(), harness::Error> {
-/// let server = h.serve("127.0.0.1:0".parse().unwrap()).await?;
-/// println!("listening on {}", server.url());
+/// ```
+/// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+/// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let h = harness::Harness::builder().build()?;
+/// let server = h.serve("127.0.0.1:0".parse()?).await?;
+///
+/// let mut conn = tokio::net::TcpStream::connect(server.addr()).await?;
+/// conn.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await?;
+/// let mut reply = String::new();
+/// conn.read_to_string(&mut reply).await?;
+/// assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+/// assert!(reply.ends_with("\r\n\r\nOK\n"), "{reply}");
+///
 /// server.shutdown().await;
 /// # Ok(()) }
 /// ```
@@ -36,8 +45,13 @@ pub struct Server {
 impl Server {
     /// The bound address (useful after binding port 0).
     ///
-    /// ```no_run
-    /// # fn demo(s: &harness::Server) { assert!(s.addr().port() > 0); }
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = harness::Harness::builder().build()?.serve("127.0.0.1:0".parse()?).await?;
+    /// assert!(server.addr().ip().is_loopback());
+    /// assert_ne!(server.addr().port(), 0); // the port the OS picked
+    /// # server.shutdown().await;
+    /// # Ok(()) }
     /// ```
     pub fn addr(&self) -> SocketAddr {
         self.addr
@@ -45,8 +59,12 @@ impl Server {
 
     /// `http://<addr>`.
     ///
-    /// ```no_run
-    /// # fn demo(s: &harness::Server) { assert!(s.url().starts_with("http://")); }
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = harness::Harness::builder().build()?.serve("127.0.0.1:0".parse()?).await?;
+    /// assert_eq!(server.url(), format!("http://127.0.0.1:{}", server.addr().port()));
+    /// # server.shutdown().await;
+    /// # Ok(()) }
     /// ```
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
@@ -54,8 +72,14 @@ impl Server {
 
     /// Stops accepting connections and waits for the accept loop to end.
     ///
-    /// ```no_run
-    /// # async fn demo(s: harness::Server) { s.shutdown().await; }
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = harness::Harness::builder().build()?.serve("127.0.0.1:0".parse()?).await?;
+    /// let addr = server.addr();
+    /// server.shutdown().await;
+    /// // The listener is closed once `shutdown` returns.
+    /// assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+    /// # Ok(()) }
     /// ```
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
@@ -64,10 +88,16 @@ impl Server {
         let _ = (&mut self.task).await;
     }
 
-    /// Waits until the server stops (it runs until shut down).
+    /// Waits until the server stops. Nothing but the process ending stops it once `wait` holds
+    /// it, so this is how a binary serves until it is killed.
     ///
     /// ```no_run
-    /// # async fn demo(s: harness::Server) { s.wait().await; }
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // Runs forever: serve a config file's modules on port 3000.
+    /// let config = harness::HarnessConfig::from_file("wagi.toml".as_ref())?;
+    /// let h = harness::Harness::from_config(&config)?;
+    /// h.serve("127.0.0.1:3000".parse()?).await?.wait().await;
+    /// # Ok(()) }
     /// ```
     pub async fn wait(mut self) {
         let _ = (&mut self.task).await;
@@ -77,11 +107,15 @@ impl Server {
 impl Harness {
     /// Binds `addr` and serves this harness on it.
     ///
-    /// ```no_run
-    /// # async fn demo(h: harness::Harness) {
-    /// let server = h.serve("127.0.0.1:3000".parse().unwrap()).await.unwrap();
-    /// # let _ = server;
-    /// # }
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let h = harness::Harness::builder().build()?;
+    /// let server = h.serve("127.0.0.1:0".parse()?).await?;
+    /// // A second server cannot bind the same address.
+    /// let err = h.serve(server.addr()).await.unwrap_err();
+    /// assert!(matches!(err, harness::Error::Listen { .. }), "{err}");
+    /// server.shutdown().await;
+    /// # Ok(()) }
     /// ```
     pub async fn serve(&self, addr: SocketAddr) -> Result<Server> {
         let listener = TcpListener::bind(addr)

@@ -59,8 +59,10 @@ impl SigningKey {
     ///
     /// ```
     /// use azure_wasi_core::auth::SigningKey;
-    /// let mac: [u8; 32] = SigningKey::from_bytes(b"k".to_vec()).sign_bytes(b"m");
-    /// # let _ = mac;
+    /// // RFC 4231, test case 2.
+    /// let mac: [u8; 32] = SigningKey::from_bytes(b"Jefe".to_vec()).sign_bytes(b"what do ya want for nothing?");
+    /// assert_eq!(mac[..4], [0x5b, 0xdc, 0xc1, 0x46]);
+    /// assert_eq!(mac[28..], [0x64, 0xec, 0x38, 0x43]);
     /// ```
     pub fn sign_bytes(&self, message: &[u8]) -> [u8; 32] {
         // HMAC accepts keys of any length, so this cannot fail.

@@ -40,7 +40,10 @@ pub trait RequestSigner: Send + Sync + std::fmt::Debug {
 /// # #[derive(Debug)] struct Noop;
 /// # impl RequestSigner for Noop { fn sign(&self, _: &mut Request) -> azure_core::Result<()> { Ok(()) } }
 /// let policy = SigningPolicy::new(std::sync::Arc::new(Noop));
-/// # let _ = policy;
+/// // What `add_signing_policy` does: the signing policy goes last among the per-try policies.
+/// let mut options = azure_core::http::ClientOptions::default();
+/// options.per_try_policies.push(std::sync::Arc::new(policy));
+/// assert_eq!(options.per_try_policies.len(), 1);
 /// ```
 #[derive(Debug, Clone)]
 pub struct SigningPolicy {
@@ -48,11 +51,7 @@ pub struct SigningPolicy {
 }
 
 impl SigningPolicy {
-    /// Wraps a signer in a policy.
-    ///
-    /// ```ignore
-    /// let policy = SigningPolicy::new(Arc::new(my_signer));
-    /// ```
+    /// Wraps a signer in a policy (see [`SigningPolicy`] and [`add_signing_policy`]).
     pub fn new(signer: Arc<dyn RequestSigner>) -> Self {
         Self { signer }
     }

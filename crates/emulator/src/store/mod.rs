@@ -128,7 +128,7 @@ pub trait Store: Send + Sync + 'static {
 /// the servers.
 ///
 /// ```
-/// # async fn f() -> emulator::Result<()> {
+/// # #[tokio::main] async fn main() -> emulator::Result<()> {
 /// let s = emulator::store::StoreHandle::memory();
 /// assert_eq!(s.get(emulator::store::Table::Blobs, "nope").await?, None);
 /// # Ok(()) }
@@ -146,26 +146,36 @@ impl StoreHandle {
     /// Wrap a store.
     ///
     /// ```
-    /// let s = emulator::store::StoreHandle::new(std::sync::Arc::new(emulator::store::MemoryStore::new()));
-    /// # let _ = s;
+    /// use emulator::store::{MemoryStore, Op, Store, StoreHandle, Table};
+    /// # #[tokio::main] async fn main() -> emulator::Result<()> {
+    /// let store = std::sync::Arc::new(MemoryStore::new());
+    /// let handle = StoreHandle::new(store.clone());
+    /// handle.commit(vec![Op::Put { table: Table::Containers, key: "a/c".into(), value: vec![] }]).await?;
+    /// // The handle and the store share the data.
+    /// assert_eq!(store.get(Table::Containers, "a/c")?, Some(vec![]));
+    /// # Ok(()) }
     /// ```
     pub fn new(store: Arc<dyn Store>) -> Self {
         Self(store)
     }
 
-    /// A fresh in-memory store.
-    ///
-    /// ```
-    /// let _s = emulator::store::StoreHandle::memory();
-    /// ```
+    /// A fresh in-memory store, empty, lost when the last handle is dropped (see [`StoreHandle`]).
     pub fn memory() -> Self {
         Self(Arc::new(MemoryStore::new()))
     }
 
     /// Open (or create) `<dir>/emulator.redb`.
     ///
-    /// ```no_run
-    /// let _s = emulator::store::StoreHandle::open_dir(std::path::Path::new("/tmp/emu")).unwrap();
+    /// ```
+    /// use emulator::store::{Op, StoreHandle, Table};
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let dir = tempfile::tempdir()?;
+    /// let put = Op::Put { table: Table::Blobs, key: "a/c/b".into(), value: b"v".to_vec() };
+    /// StoreHandle::open_dir(dir.path())?.commit(vec![put]).await?;
+    /// // Reopened: the committed value is still there.
+    /// let reopened = StoreHandle::open_dir(dir.path())?;
+    /// assert_eq!(reopened.get(Table::Blobs, "a/c/b").await?, Some(b"v".to_vec()));
+    /// # Ok(()) }
     /// ```
     pub fn open_dir(dir: &std::path::Path) -> Result<Self> {
         Ok(Self(Arc::new(RedbStore::open_dir(dir)?)))
@@ -185,7 +195,13 @@ impl StoreHandle {
     /// See [`Store::get`].
     ///
     /// ```
-    /// # async fn f(s: emulator::store::StoreHandle) { let _ = s.get(emulator::store::Table::Blobs, "k").await; }
+    /// use emulator::store::{Op, StoreHandle, Table};
+    /// # #[tokio::main] async fn main() -> emulator::Result<()> {
+    /// let s = StoreHandle::memory();
+    /// s.commit(vec![Op::Put { table: Table::Blobs, key: "k".into(), value: vec![7] }]).await?;
+    /// assert_eq!(s.get(Table::Blobs, "k").await?, Some(vec![7]));
+    /// assert_eq!(s.get(Table::BlobData, "k").await?, None); // tables are separate
+    /// # Ok(()) }
     /// ```
     pub async fn get(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>> {
         let key = key.to_owned();
@@ -195,7 +211,14 @@ impl StoreHandle {
     /// See [`Store::scan_prefix`].
     ///
     /// ```
-    /// # async fn f(s: emulator::store::StoreHandle) { let _ = s.scan_prefix(emulator::store::Table::Blobs, "a/").await; }
+    /// use emulator::store::{Op, StoreHandle, Table};
+    /// # #[tokio::main] async fn main() -> emulator::Result<()> {
+    /// let s = StoreHandle::memory();
+    /// let put = |key: &str| Op::Put { table: Table::Blobs, key: key.into(), value: vec![] };
+    /// s.commit(vec![put("a/2"), put("b/1"), put("a/1")]).await?;
+    /// let keys: Vec<String> = s.scan_prefix(Table::Blobs, "a/").await?.into_iter().map(|(k, _)| k).collect();
+    /// assert_eq!(keys, ["a/1", "a/2"]);
+    /// # Ok(()) }
     /// ```
     pub async fn scan_prefix(&self, table: Table, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
         let prefix = prefix.to_owned();
@@ -205,7 +228,16 @@ impl StoreHandle {
     /// See [`Store::commit`].
     ///
     /// ```
-    /// # async fn f(s: emulator::store::StoreHandle) { let _ = s.commit(vec![]).await; }
+    /// use emulator::store::{Op, StoreHandle, Table};
+    /// # #[tokio::main] async fn main() -> emulator::Result<()> {
+    /// let s = StoreHandle::memory();
+    /// s.commit(vec![
+    ///     Op::Put { table: Table::Blobs, key: "c/x".into(), value: vec![1] },
+    ///     Op::Put { table: Table::Blobs, key: "c/y".into(), value: vec![2] },
+    /// ]).await?;
+    /// s.commit(vec![Op::DeletePrefix { table: Table::Blobs, prefix: "c/".into() }]).await?;
+    /// assert!(s.scan_prefix(Table::Blobs, "c/").await?.is_empty());
+    /// # Ok(()) }
     /// ```
     pub async fn commit(&self, ops: Vec<Op>) -> Result<()> {
         if ops.is_empty() {

@@ -1,4 +1,6 @@
-//! Host side of the `wasi_experimental_http` ABI (ARCHITECTURE section 3).
+//! Host side of the `wasi_experimental_http` ABI: five host functions (`req`, `close`,
+//! `header_get`, `headers_get_all`, `body_read`), all `i32`, each returning a code from
+//! `azure-wasi-abi`; see the crate README for the contract.
 //!
 //! Split like `wasmtime-wasi`: [`abi`] is the thin layer of host functions that checks guest
 //! pointers and maps results to codes; [`OutboundClient`] and [`OutboundState`] are the safe
