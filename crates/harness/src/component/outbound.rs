@@ -6,16 +6,15 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use http::header::{HeaderName, HeaderValue, HOST, TE};
 use http::HeaderMap;
 use http_body_util::BodyExt;
 use url::Url;
 use wasmtime_wasi_http::{
     default_send_request, Error, ForbiddenHeaderFilter, RequestOptions, WasiBody, WasiHttpHooks,
-    DEFAULT_FORBIDDEN_HEADERS,
 };
 
 use super::body::LimitedBody;
+use crate::outbound::headers::is_forbidden_header;
 use crate::outbound::OutboundPolicy;
 
 /// The future `send_request` hands back while the connection finishes in the background.
@@ -31,14 +30,6 @@ impl OutboundHooks {
     pub(crate) fn new(policy: Arc<OutboundPolicy>) -> Self {
         Self { policy }
     }
-}
-
-/// Headers a guest may not set and that never reach an upstream (nor the guest, nor the
-/// client): wasmtime-wasi-http's defaults (`connection`, `host`, `keep-alive`,
-/// `proxy-authenticate`, `proxy-authorization`, `proxy-connection`, `transfer-encoding`,
-/// `upgrade`, `http2-settings`), plus `te` and every other `proxy-*`.
-pub(crate) fn is_forbidden_header(name: &HeaderName) -> bool {
-    DEFAULT_FORBIDDEN_HEADERS.contains(name) || *name == TE || name.as_str().starts_with("proxy-")
 }
 
 impl WasiHttpHooks for OutboundHooks {
@@ -92,24 +83,10 @@ async fn send(
     Ok((response, Box::new(io)))
 }
 
-/// Drops every forbidden header and sets `Host` from the URL.
+/// Drops every forbidden header and sets `Host` from the URL (the rules of
+/// [`crate::outbound::headers`], shared with modules).
 fn sanitize_headers(headers: &mut HeaderMap, url: &Url) -> Result<(), Error> {
-    let forbidden: Vec<HeaderName> = headers
-        .keys()
-        .filter(|name| is_forbidden_header(name))
-        .cloned()
-        .collect();
-    for name in forbidden {
-        headers.remove(&name);
-    }
-    let host = url.host_str().ok_or(Error::HttpRequestUriInvalid)?;
-    let host = match url.port() {
-        Some(port) => format!("{host}:{port}"),
-        None => host.to_string(),
-    };
-    let host = HeaderValue::from_str(&host).map_err(|_| Error::HttpRequestUriInvalid)?;
-    headers.insert(HOST, host);
-    Ok(())
+    crate::outbound::headers::sanitize(headers, url).ok_or(Error::HttpRequestUriInvalid)
 }
 
 /// The guest's timeouts, none longer than `limit`; unset ones are `limit`.
@@ -126,6 +103,7 @@ fn clamp(options: Option<RequestOptions>, limit: Duration) -> RequestOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::header::{HeaderName, HeaderValue, HOST, TE};
 
     #[test]
     fn forbidden_headers() {

@@ -48,7 +48,7 @@ impl OutboundClient {
         policy: &Arc<OutboundPolicy>,
         mut method: Method,
         mut url: Url,
-        headers: HeaderMap,
+        mut headers: HeaderMap,
         mut body: Bytes,
     ) -> Result<OpenResponse, Code> {
         let started = Instant::now();
@@ -61,6 +61,7 @@ impl OutboundClient {
             let mut builder = http::Request::builder()
                 .method(method.clone())
                 .uri(url.as_str());
+            super::headers::sanitize(&mut headers, &url).ok_or(Code::InvalidUrl)?;
             if let Some(h) = builder.headers_mut() {
                 *h = headers.clone();
             }
@@ -85,11 +86,10 @@ impl OutboundClient {
             match next {
                 Some(next) if hops < MAX_REDIRECTS => {
                     hops += 1;
-                    if status == StatusCode::SEE_OTHER
-                        || (matches!(status, StatusCode::MOVED_PERMANENTLY | StatusCode::FOUND)
-                            && method == Method::POST)
-                    {
-                        method = Method::GET;
+                    let (next_method, drop_body) =
+                        super::headers::for_redirect(&mut headers, &method, status, &url, &next);
+                    method = next_method;
+                    if drop_body {
                         body = Bytes::new();
                     }
                     url = next;

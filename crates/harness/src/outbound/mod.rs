@@ -9,6 +9,7 @@
 pub mod abi;
 mod client;
 mod guest_memory;
+pub(crate) mod headers;
 mod policy;
 mod state;
 
