@@ -11,20 +11,25 @@ use harness::{Harness, ModuleConfig};
 /// What an upstream saw of one request: method, every header as `name:value` lines, body.
 type Seen = Arc<Mutex<Vec<(String, String, Bytes)>>>;
 
+/// Notes what an upstream saw of `req`.
+fn record(log: &Seen, req: &http::Request<Bytes>) {
+    let headers: String = req
+        .headers()
+        .iter()
+        .map(|(n, v)| format!("{}:{}\n", n, v.to_str().unwrap_or("?")))
+        .collect();
+    log.lock()
+        .unwrap()
+        .push((req.method().to_string(), headers, req.body().clone()));
+}
+
 async fn recording_upstream() -> (Upstream, Seen) {
     let seen: Seen = Arc::default();
     let log = seen.clone();
     let up = Upstream::start(move |req| {
         let log = log.clone();
         async move {
-            let headers: String = req
-                .headers()
-                .iter()
-                .map(|(n, v)| format!("{}:{}\n", n, v.to_str().unwrap_or("?")))
-                .collect();
-            log.lock()
-                .unwrap()
-                .push((req.method().to_string(), headers, req.body().clone()));
+            record(&log, &req);
             e2e::text(200, "landed")
         }
     })
@@ -125,14 +130,7 @@ async fn a_same_origin_redirect_keeps_credentials() {
                     .insert("location", "/landing".parse().unwrap());
                 return r;
             }
-            let headers: String = req
-                .headers()
-                .iter()
-                .map(|(n, v)| format!("{}:{}\n", n, v.to_str().unwrap_or("?")))
-                .collect();
-            log.lock()
-                .unwrap()
-                .push((req.method().to_string(), headers, req.body().clone()));
+            record(&log, &req);
             e2e::text(200, "landed")
         }
     })
