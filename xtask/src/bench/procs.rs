@@ -82,34 +82,15 @@ pub fn start_harness(
         .stderr(log_file)
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
-    let mut proc = Proc { child, addr };
-    loop {
-        if let Ok(r) = send(&proc.addr, "GET", probe, &[], b"") {
-            if r.status == 200 {
-                return Ok((proc, started.elapsed()));
-            }
-            return Err(format!(
-                "the harness answered GET {probe} with {}: {}; its log is {}",
-                r.status,
-                r.text().trim(),
-                log.display()
-            ));
-        }
-        if let Ok(Some(status)) = proc.child.try_wait() {
-            return Err(format!(
-                "the harness exited ({status}) before answering; its log is {}",
-                log.display()
-            ));
-        }
-        if started.elapsed() > Duration::from_secs(120) {
-            proc.kill();
-            return Err(format!(
-                "the harness did not answer GET {probe} within 120 s; its log is {}",
-                log.display()
-            ));
-        }
-        std::thread::sleep(Duration::from_micros(500));
-    }
+    let proc = Proc { child, addr };
+    wait_ready(
+        proc,
+        started,
+        probe,
+        log,
+        "the harness",
+        Duration::from_micros(500),
+    )
 }
 
 /// Starts `wasmtime serve` with the pooling allocator on a free port for `component`, with
@@ -146,14 +127,34 @@ pub fn start_wasmtime_serve(
         .stderr(log_file)
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
-    let mut proc = Proc { child, addr };
+    let proc = Proc { child, addr };
+    wait_ready(
+        proc,
+        started,
+        probe,
+        log,
+        "wasmtime serve",
+        Duration::from_millis(2),
+    )
+}
+
+/// Polls `GET probe` on `proc` every `poll` until it answers 200 (returning the time since
+/// `started`), answers anything else, exits, or 120 s pass; errors name `who` and its log.
+fn wait_ready(
+    mut proc: Proc,
+    started: Instant,
+    probe: &str,
+    log: &Path,
+    who: &str,
+    poll: Duration,
+) -> Result<(Proc, Duration), String> {
     loop {
         if let Ok(r) = send(&proc.addr, "GET", probe, &[], b"") {
             if r.status == 200 {
                 return Ok((proc, started.elapsed()));
             }
             return Err(format!(
-                "wasmtime serve answered GET {probe} with {}: {}; its log is {}",
+                "{who} answered GET {probe} with {}: {}; its log is {}",
                 r.status,
                 r.text().trim(),
                 log.display()
@@ -161,18 +162,18 @@ pub fn start_wasmtime_serve(
         }
         if let Ok(Some(status)) = proc.child.try_wait() {
             return Err(format!(
-                "wasmtime serve exited ({status}) before answering; its log is {}",
+                "{who} exited ({status}) before answering; its log is {}",
                 log.display()
             ));
         }
         if started.elapsed() > Duration::from_secs(120) {
             proc.kill();
             return Err(format!(
-                "wasmtime serve did not answer GET {probe} within 120 s; its log is {}",
+                "{who} did not answer GET {probe} within 120 s; its log is {}",
                 log.display()
             ));
         }
-        std::thread::sleep(Duration::from_millis(2));
+        std::thread::sleep(poll);
     }
 }
 
