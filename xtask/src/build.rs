@@ -95,8 +95,18 @@ pub fn build_for(
     packages: &[&str],
     target_dir: Option<&Path>,
 ) -> Result<PathBuf, String> {
+    build_with_profile(target, packages, PROFILE, target_dir)
+}
+
+/// Builds `packages` for `target` with cargo profile `profile`; returns the output folder.
+fn build_with_profile(
+    target: &str,
+    packages: &[&str],
+    profile: &str,
+    target_dir: Option<&Path>,
+) -> Result<PathBuf, String> {
     let mut cmd = cargo();
-    cmd.args(["build", "--target", target, "--profile", PROFILE]);
+    cmd.args(["build", "--target", target, "--profile", profile]);
     if let Some(dir) = target_dir {
         cmd.env("CARGO_TARGET_DIR", dir);
     }
@@ -113,7 +123,7 @@ pub fn build_for(
     let dir = target_dir
         .map(Path::to_path_buf)
         .unwrap_or_else(|| root().join("target"));
-    Ok(out_dir_in(&dir, target))
+    Ok(dir.join(target).join(profile))
 }
 
 /// Every package built for `target`: the samples and that target's test guests.
@@ -196,27 +206,70 @@ pub fn size(p: &Path) -> Result<u64, String> {
         .map_err(|e| format!("{}: {e}", p.display()))
 }
 
-/// `cargo xtask sizes`: modules before and after `wasm-opt -Oz`, components as built.
+/// Size budgets that `cargo xtask sizes` enforces: (sample, what is measured, most bytes).
+const BUDGETS: &[(&str, Measure, u64)] = &[
+    ("hello", Measure::PlainRelease(P1), 100_000),
+    ("blob-write", Measure::Optimised, 600_000),
+];
+
+/// One way of building a sample for the size table.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Measure {
+    /// `cargo build --release --target T`, as a user builds it with no profile settings (the
+    /// workspace's `[profile.release]` sets nothing).
+    PlainRelease(&'static str),
+    /// Our `wasm-release` profile and then `wasm-opt -Oz` (modules only).
+    Optimised,
+}
+
+/// `cargo xtask sizes`: every sample both ways (a user's plain `--release` build, our
+/// `wasm-release` profile plus `wasm-opt -Oz`) for both targets, checked against [`BUDGETS`].
 pub fn sizes() -> Result<(), String> {
     let built = build_guests()?;
-    let rows = optimise_all(&built.modules)?;
-    println!(
-        "| sample | module (wasip1) | module after wasm-opt -Oz | component (wasip2), as built |"
-    );
-    println!("|---|---:|---:|---:|");
-    for (name, before, after) in rows {
-        let component = size(&built.components.join(format!("{name}.wasm")))?;
+    let optimised = optimise_all(&built.modules)?;
+    let plain_p1 = build_with_profile(P1, SAMPLES, "release", None)?;
+    let plain_p2 = build_with_profile(P2, SAMPLES, "release", None)?;
+    println!("| sample | wasip1 `--release` | wasip1 wasm-release + wasm-opt -Oz | wasip2 `--release` | wasip2 wasm-release |");
+    println!("|---|---:|---:|---:|---:|");
+    let mut over = Vec::new();
+    for (name, _, opt) in &optimised {
+        let file = format!("{name}.wasm");
+        let p1 = size(&plain_p1.join(&file))?;
+        let p2 = size(&plain_p2.join(&file))?;
+        let p2_small = size(&built.components.join(&file))?;
         println!(
-            "| {name} | {} | {} | {} |",
-            kib(before),
-            kib(after),
-            kib(component)
+            "| {name} | {} | {} | {} | {} |",
+            kib(p1),
+            kib(*opt),
+            kib(p2),
+            kib(p2_small)
         );
+        for (sample, measure, budget) in BUDGETS {
+            let got = match measure {
+                Measure::PlainRelease(t) if *t == P1 => p1,
+                Measure::PlainRelease(_) => p2,
+                Measure::Optimised => *opt,
+            };
+            if sample == name && got > *budget {
+                over.push(format!(
+                    "{name} ({measure:?}) is {got} bytes, over its budget of {budget}"
+                ));
+            }
+        }
     }
     println!(
-        "\ncomponents are not run through wasm-opt (it cannot read components): their size is as built, opt-level \"z\" with LTO"
+        "\ncomponents are not run through wasm-opt (it cannot read components); budgets: {}",
+        BUDGETS
+            .iter()
+            .map(|(n, m, b)| format!("{n} {m:?} <= {b} bytes"))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
-    Ok(())
+    if over.is_empty() {
+        Ok(())
+    } else {
+        Err(over.join("\n"))
+    }
 }
 
 /// Bytes as KiB with one decimal.

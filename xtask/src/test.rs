@@ -51,6 +51,7 @@ pub fn check_guest_dependencies(target: &str) -> Result<(), String> {
         cmd.args(["-p", p]);
     }
     let tree = output(&mut cmd)?;
+    check_idna_backend(&tree)?;
     let bad = forbidden_in(&tree);
     if bad.is_empty() {
         eprintln!(
@@ -64,6 +65,21 @@ pub fn check_guest_dependencies(target: &str) -> Result<(), String> {
             "the guest dependency graph for {target} contains {}; find who pulls it in with `cargo tree --target {target} -e normal -i <crate>`",
             bad.join(", ")
         ))
+    }
+}
+
+/// The guests resolve host names in ASCII only: Cargo.lock pins `idna_adapter` to its 1.0 stub
+/// (no Unicode tables), which keeps about 80 KB of ICU4X data out of every Azure guest. A
+/// `cargo update` that moves it is caught here.
+fn check_idna_backend(tree: &str) -> Result<(), String> {
+    match tree
+        .lines()
+        .find_map(|l| l.strip_prefix("idna_adapter v"))
+    {
+        Some(version) if !version.starts_with("1.0.") => Err(format!(
+            "idna_adapter {version} is in the guest graph: it carries ICU4X's Unicode tables into every guest; run `cargo update -p idna_adapter --precise 1.0.0` (guests only talk to ASCII host names)"
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -108,5 +124,13 @@ mod tests {
         let tree = "hello v0.1.0\nhttp v1.3.1\ntokio v1.47.0\nmio v1.0.0\ntokio v1.47.0\n";
         assert_eq!(forbidden_in(tree), ["mio", "tokio"]);
         assert!(forbidden_in("wstd v0.6.0\nwasip2 v1.0.0\n").is_empty());
+    }
+
+    #[test]
+    fn idna_backend_must_be_the_ascii_stub() {
+        assert!(check_idna_backend("url v2.5.8\nidna_adapter v1.0.0\n").is_ok());
+        assert!(check_idna_backend("hello v0.1.0\n").is_ok());
+        let err = check_idna_backend("idna_adapter v1.2.2\n").unwrap_err();
+        assert!(err.contains("--precise 1.0.0"), "{err}");
     }
 }

@@ -38,9 +38,9 @@ pub use request::Request;
 #[cfg(feature = "json")]
 pub use response::Json;
 pub use response::{Body, IntoResponse, Response, JSON, TEXT};
+pub use run::{error_response, run, run_sync, BoxError};
 #[cfg(all(target_arch = "wasm32", target_env = "p2"))]
-pub use run::serve;
-pub use run::{error_response, run, BoxError};
+pub use run::{serve, serve_sync};
 
 /// What `#[handler]` expands to needs; not a public API.
 #[doc(hidden)]

@@ -3,7 +3,7 @@
 use crate::{Error, Query};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
-use std::collections::BTreeMap;
+use std::cell::OnceCell;
 use std::io::Read;
 
 /// Content type of URL-encoded forms.
@@ -17,13 +17,12 @@ const FORM: &str = "application/x-www-form-urlencoded";
 /// `wasm32-wasip2` component it comes from wasi:http, the body streamed from the host.
 ///
 /// ```
-/// use std::collections::BTreeMap;
-/// let env = BTreeMap::from([
+/// let env = [
 ///     ("REQUEST_METHOD".to_string(), "POST".to_string()),
 ///     ("PATH_INFO".to_string(), "/items".to_string()),
 ///     ("QUERY_STRING".to_string(), "id=7".to_string()),
 ///     ("HTTP_X_TRACE".to_string(), "abc".to_string()),
-/// ]);
+/// ];
 /// let mut req = azure_wasi_handler::Request::from_parts(env, std::io::Cursor::new(b"{\"n\":1}".to_vec())).unwrap();
 /// assert_eq!(req.method(), http::Method::POST);
 /// assert_eq!(req.require_query("id").unwrap(), "7");
@@ -32,21 +31,48 @@ const FORM: &str = "application/x-www-form-urlencoded";
 /// assert_eq!(v["n"], 1);
 /// ```
 pub struct Request {
-    method: Method,
+    /// Upper-cased, checked to be an HTTP token; parsed into [`Method`] when asked for.
+    method: String,
     path: String,
     raw_path: String,
     query_string: String,
     query: Query,
-    headers: HeaderMap,
+    /// Built from `header_source` on first use: a handler that reads no header pays nothing
+    /// (size and start-up) for header parsing.
+    headers: OnceCell<HeaderMap>,
+    header_source: HeaderSource,
     content_type: Option<String>,
     content_length: Option<u64>,
-    env: BTreeMap<String, String>,
+    env: Vec<(String, String)>,
     body: BodyState,
 }
 
+/// Where the request's headers come from, until they are parsed.
+enum HeaderSource {
+    /// The `HTTP_*` variables of the CGI environment (plus `CONTENT_TYPE`/`CONTENT_LENGTH`).
+    Cgi,
+    /// Name/value pairs as a wasi:http host gave them.
+    Fields(Vec<(String, Vec<u8>)>),
+    /// Already a [`HeaderMap`].
+    Parsed,
+}
+
 enum BodyState {
+    /// A CGI request's stdin, not opened yet (a handler that reads no body carries no stdin
+    /// reader code).
+    Stdin,
     Unread(Box<dyn Read>),
     Read(Bytes),
+}
+
+impl BodyState {
+    /// The state with stdin opened; other states unchanged.
+    fn opened(self) -> Self {
+        match self {
+            BodyState::Stdin => BodyState::Unread(Box::new(std::io::stdin())),
+            other => other,
+        }
+    }
 }
 
 impl std::fmt::Debug for Request {
@@ -77,7 +103,7 @@ impl Request {
                 v.to_string_lossy().into_owned(),
             )
         });
-        Self::from_parts(env, std::io::stdin())
+        Self::from_cgi(env.collect(), BodyState::Stdin)
     }
 
     /// Builds a request from a CGI environment and a body reader (what a WAGI host passes; also
@@ -92,19 +118,17 @@ impl Request {
         I: IntoIterator<Item = (String, String)>,
         R: Read + 'static,
     {
-        let env: BTreeMap<String, String> = env.into_iter().collect();
-        let get = |name: &str| env.get(name).map(String::as_str).unwrap_or("");
+        Self::from_cgi(env.into_iter().collect(), BodyState::Unread(Box::new(body)))
+    }
 
-        let method_text = match get("REQUEST_METHOD") {
-            "" => "GET",
-            m => m,
+    /// A CGI request from its environment; `body` is stdin or the reader a test passes.
+    fn from_cgi(env: Vec<(String, String)>, body: BodyState) -> Result<Self, Error> {
+        let get = |name: &str| lookup(&env, name).unwrap_or("");
+
+        let method = match get("REQUEST_METHOD") {
+            "" => "GET".to_string(),
+            m => checked_method(m)?,
         };
-        let method =
-            Method::from_bytes(method_text.to_ascii_uppercase().as_bytes()).map_err(|_| {
-                Error::InvalidMethod {
-                    method: method_text.chars().take(32).collect(),
-                }
-            })?;
         let path = match get("PATH_INFO") {
             "" => "/".to_string(),
             p => p.to_string(),
@@ -115,39 +139,14 @@ impl Request {
         };
         let query_string = get("QUERY_STRING").to_string();
         let query = Query::parse(&query_string);
-
-        let mut headers = HeaderMap::new();
-        for (key, value) in &env {
-            let Some(suffix) = key.strip_prefix("HTTP_") else {
-                continue;
-            };
-            let name = suffix.replace('_', "-").to_ascii_lowercase();
-            if let (Ok(name), Ok(value)) = (
-                HeaderName::from_bytes(name.as_bytes()),
-                HeaderValue::from_str(value),
-            ) {
-                headers.append(name, value);
-            }
-        }
         let content_type = [get("CONTENT_TYPE"), get("HTTP_CONTENT_TYPE")]
             .into_iter()
-            .map(str::trim)
+            .map(str::trim_ascii)
             .find(|v| !v.is_empty())
             .map(str::to_string);
         let content_length = [get("CONTENT_LENGTH"), get("HTTP_CONTENT_LENGTH")]
             .into_iter()
-            .find_map(|v| v.trim().parse::<u64>().ok());
-        for (name, value) in [
-            (http::header::CONTENT_TYPE, content_type.clone()),
-            (
-                http::header::CONTENT_LENGTH,
-                content_length.map(|n| n.to_string()),
-            ),
-        ] {
-            if let Some(value) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
-                headers.entry(name).or_insert(value);
-            }
-        }
+            .find_map(|v| v.trim_ascii().parse::<u64>().ok());
 
         Ok(Self {
             method,
@@ -155,11 +154,12 @@ impl Request {
             raw_path,
             query_string,
             query,
-            headers,
+            headers: OnceCell::new(),
+            header_source: HeaderSource::Cgi,
             content_type,
             content_length,
             env,
-            body: BodyState::Unread(Box::new(body)),
+            body,
         })
     }
 
@@ -172,7 +172,7 @@ impl Request {
     ///     http::Method::PUT,
     ///     "/files/a%20b.txt?overwrite=true",
     ///     http::HeaderMap::new(),
-    ///     Default::default(),
+    ///     Vec::new(),
     ///     Box::new(std::io::empty()),
     /// );
     /// assert_eq!(req.path(), "/files/a b.txt");
@@ -183,7 +183,64 @@ impl Request {
         method: Method,
         path_and_query: &str,
         headers: HeaderMap,
-        env: BTreeMap<String, String>,
+        env: impl IntoIterator<Item = (String, String)>,
+        body: Box<dyn Read>,
+    ) -> Self {
+        let text = |name: http::header::HeaderName| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let content_type = text(http::header::CONTENT_TYPE);
+        let content_length = text(http::header::CONTENT_LENGTH);
+        let mut request = Self::from_target(
+            method.as_str().to_string(),
+            path_and_query,
+            HeaderSource::Parsed,
+            (content_type, content_length),
+            env,
+            body,
+        );
+        request.headers = OnceCell::from(headers);
+        request
+    }
+
+    /// A wasi:http request: header fields as the host gave them, parsed on first use.
+    #[cfg_attr(not(all(target_arch = "wasm32", target_env = "p2")), allow(dead_code))]
+    pub(crate) fn from_fields(
+        method: String,
+        path_and_query: &str,
+        fields: Vec<(String, Vec<u8>)>,
+        env: impl IntoIterator<Item = (String, String)>,
+        body: Box<dyn Read>,
+    ) -> Self {
+        let text = |name: &str| {
+            fields
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .and_then(|(_, v)| std::str::from_utf8(v).ok())
+                .map(str::to_string)
+        };
+        let content = (text("content-type"), text("content-length"));
+        Self::from_target(
+            method,
+            path_and_query,
+            HeaderSource::Fields(fields),
+            content,
+            env,
+            body,
+        )
+    }
+
+    /// The common part of the wasi:http constructors: splits the request target into path and
+    /// query (decoding the path) and reads the content headers.
+    fn from_target(
+        method: String,
+        path_and_query: &str,
+        header_source: HeaderSource,
+        (content_type, content_length): (Option<String>, Option<String>),
+        env: impl IntoIterator<Item = (String, String)>,
         body: Box<dyn Read>,
     ) -> Self {
         let (raw_path, query_string) = match path_and_query.split_once('?') {
@@ -194,26 +251,21 @@ impl Request {
         let path = percent_encoding::percent_decode_str(raw_path)
             .decode_utf8_lossy()
             .into_owned();
-        let text = |name: http::header::HeaderName| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::trim)
+        let non_empty = |v: Option<String>| {
+            v.map(|v| v.trim_ascii().to_string())
                 .filter(|v| !v.is_empty())
-                .map(str::to_string)
         };
-        let content_type = text(http::header::CONTENT_TYPE);
-        let content_length = text(http::header::CONTENT_LENGTH).and_then(|v| v.parse().ok());
         Self {
             method,
             path,
             raw_path: raw_path.to_string(),
             query_string: query_string.to_string(),
             query: Query::parse(query_string),
-            headers,
-            content_type,
-            content_length,
-            env,
+            headers: OnceCell::new(),
+            header_source,
+            content_type: non_empty(content_type),
+            content_length: non_empty(content_length).and_then(|v| v.parse().ok()),
+            env: env.into_iter().collect(),
             body: BodyState::Unread(body),
         }
     }
@@ -230,7 +282,9 @@ impl Request {
     /// # Ok::<(), azure_wasi_handler::Error>(())
     /// ```
     pub fn method(&self) -> Method {
-        self.method.clone()
+        // `method` was checked to be a token when the request was built, which is all
+        // `Method::from_bytes` asks; the fallback is not reachable.
+        Method::from_bytes(self.method.as_bytes()).unwrap_or_default()
     }
 
     /// The decoded path below the route (`PATH_INFO`), `/` when empty.
@@ -255,7 +309,7 @@ impl Request {
     ///     http::Method::GET,
     ///     "/a%2Fb",
     ///     http::HeaderMap::new(),
-    ///     Default::default(),
+    ///     Vec::new(),
     ///     Box::new(std::io::empty()),
     /// );
     /// assert_eq!(req.raw_path(), "/a%2Fb"); // tells an encoded `/` apart from a real one
@@ -377,7 +431,11 @@ impl Request {
     /// # Ok::<(), azure_wasi_handler::Error>(())
     /// ```
     pub fn headers(&self) -> &HeaderMap {
-        &self.headers
+        self.headers.get_or_init(|| match &self.header_source {
+            HeaderSource::Cgi => cgi_headers(&self.env, &self.content_type, self.content_length),
+            HeaderSource::Fields(fields) => field_headers(fields),
+            HeaderSource::Parsed => HeaderMap::new(),
+        })
     }
 
     /// One header as text, if present and valid UTF-8.
@@ -393,7 +451,7 @@ impl Request {
     /// # Ok::<(), azure_wasi_handler::Error>(())
     /// ```
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
+        self.headers().get(name).and_then(|v| v.to_str().ok())
     }
 
     /// The content type: `CONTENT_TYPE`, or `HTTP_CONTENT_TYPE` when the host left it empty.
@@ -448,7 +506,7 @@ impl Request {
     /// # Ok::<(), azure_wasi_handler::Error>(())
     /// ```
     pub fn env(&self, name: &str) -> Option<&str> {
-        self.env.get(name).map(String::as_str)
+        lookup(&self.env, name)
     }
 
     /// The body, read from stdin on first call (at most `CONTENT_LENGTH` bytes if given).
@@ -466,6 +524,7 @@ impl Request {
     /// # Ok::<(), azure_wasi_handler::Error>(())
     /// ```
     pub fn body(&mut self) -> Result<&Bytes, Error> {
+        self.body = std::mem::replace(&mut self.body, BodyState::Read(Bytes::new())).opened();
         if let BodyState::Unread(reader) = &mut self.body {
             let mut buf =
                 Vec::with_capacity(self.content_length.unwrap_or(0).min(16 << 20) as usize);
@@ -480,7 +539,7 @@ impl Request {
         match &self.body {
             BodyState::Read(bytes) => Ok(bytes),
             // Not reachable: the body was read just above.
-            BodyState::Unread(_) => Ok(&EMPTY),
+            BodyState::Stdin | BodyState::Unread(_) => Ok(&EMPTY),
         }
     }
 
@@ -499,7 +558,8 @@ impl Request {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn into_body_reader(self) -> Box<dyn Read> {
-        match self.body {
+        match self.body.opened() {
+            BodyState::Stdin => Box::new(std::io::empty()),
             BodyState::Unread(reader) => match self.content_length {
                 Some(len) => Box::new(reader.take(len)),
                 None => reader,
@@ -570,6 +630,70 @@ impl Request {
         let body = self.body()?;
         Ok(Query::parse(&String::from_utf8_lossy(body)))
     }
+}
+
+/// The value of environment variable `name`.
+fn lookup<'a>(env: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    env.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+/// Upper-cases a CGI `REQUEST_METHOD` and checks it is an HTTP token (RFC 9110 `tchar`s).
+pub(crate) fn checked_method(text: &str) -> Result<String, Error> {
+    let is_tchar = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    if text.is_empty() || !text.bytes().all(is_tchar) {
+        return Err(Error::InvalidMethod {
+            method: text.chars().take(32).collect(),
+        });
+    }
+    Ok(text.to_ascii_uppercase())
+}
+
+/// Headers of a CGI request: each `HTTP_*` variable (`HTTP_X_MS_DATE` is `x-ms-date`), plus
+/// `content-type` and `content-length` from their CGI variables.
+fn cgi_headers(
+    env: &[(String, String)],
+    content_type: &Option<String>,
+    content_length: Option<u64>,
+) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    for (key, value) in env {
+        let Some(suffix) = key.strip_prefix("HTTP_") else {
+            continue;
+        };
+        let name = suffix.replace('_', "-").to_ascii_lowercase();
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            headers.append(name, value);
+        }
+    }
+    for (name, value) in [
+        (http::header::CONTENT_TYPE, content_type.clone()),
+        (
+            http::header::CONTENT_LENGTH,
+            content_length.map(|n| n.to_string()),
+        ),
+    ] {
+        if let Some(value) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
+            headers.entry(name).or_insert(value);
+        }
+    }
+    headers
+}
+
+/// Headers of a wasi:http request; a field the `http` crate cannot represent is left out.
+fn field_headers(fields: &[(String, Vec<u8>)]) -> HeaderMap {
+    let mut headers = HeaderMap::with_capacity(fields.len());
+    for (name, value) in fields {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_bytes(value),
+        ) {
+            headers.append(name, value);
+        }
+    }
+    headers
 }
 
 #[cfg(test)]

@@ -10,6 +10,14 @@ pub const TEXT: &str = "text/plain; charset=utf-8";
 /// Content type used by [`Response::json`].
 pub const JSON: &str = "application/json";
 
+/// Whether `value` may be sent as a header value: visible characters, spaces and tabs, no
+/// control characters (the rule of `http::HeaderValue::from_bytes`).
+fn is_field_value(value: &[u8]) -> bool {
+    value
+        .iter()
+        .all(|&b| (b >= 0x20 && b != 0x7f) || b == b'\t')
+}
+
 /// An HTTP response: a status, repeated headers and a body (bytes or a reader that is streamed).
 ///
 /// In a `wasm32-wasip1` module it is written as CGI output (`Status:` line, headers, blank
@@ -28,35 +36,82 @@ pub const JSON: &str = "application/json";
 /// resp.write_cgi(&mut out).unwrap();
 /// assert_eq!(
 ///     String::from_utf8(out).unwrap(),
-///     "Status: 404 Not Found\nContent-Type: text/plain; charset=utf-8\nset-cookie: a=1\nset-cookie: b=2\n\nnot here"
+///     "Status: 404\nContent-Type: text/plain; charset=utf-8\nset-cookie: a=1\nset-cookie: b=2\n\nnot here"
 /// );
 /// ```
 pub struct Response {
     status: StatusCode,
-    content_type: Option<HeaderValue>,
+    /// Checked like a header value; kept as text so a response that sets no other header
+    /// needs none of the `http` header machinery.
+    content_type: Option<String>,
     headers: Vec<(HeaderName, HeaderValue)>,
     body: Body,
     invalid_header: Option<String>,
 }
 
-/// A response body: nothing, bytes, or a reader streamed to the client.
+/// A response body: nothing, bytes in memory, or a reader streamed to the client.
 ///
 /// ```
-/// let body = azure_wasi_handler::Body::from("hi");
-/// assert!(matches!(body, azure_wasi_handler::Body::Bytes(_)));
+/// use azure_wasi_handler::Body;
+/// assert_eq!(Body::from("hi").in_memory(), Some(&b"hi"[..]));
+/// assert_eq!(Body::from(bytes::Bytes::from_static(b"blob")).in_memory(), Some(&b"blob"[..]));
+/// assert!(Body::Reader(Box::new(std::io::empty())).in_memory().is_none());
 /// ```
 pub enum Body {
     /// No body.
     Empty,
-    /// A body held in memory.
+    /// A body in memory, shared without copying (e.g. a downloaded blob).
     Bytes(Bytes),
+    /// A body in memory that the response owns (from a `String` or a `Vec<u8>`). Kept apart
+    /// from [`Body::Bytes`] so a handler that never touches `Bytes` carries none of its code.
+    Owned(Vec<u8>),
     /// A body copied from a reader (e.g. an outbound response) while writing.
     Reader(Box<dyn Read>),
 }
 
-impl<T: Into<Bytes>> From<T> for Body {
-    fn from(value: T) -> Self {
-        Body::Bytes(value.into())
+impl Body {
+    /// The body's bytes when it is in memory; `None` for a reader, empty for [`Body::Empty`].
+    ///
+    /// ```
+    /// assert_eq!(azure_wasi_handler::Body::Empty.in_memory(), Some(&b""[..]));
+    /// ```
+    pub fn in_memory(&self) -> Option<&[u8]> {
+        match self {
+            Body::Empty => Some(&[]),
+            Body::Bytes(bytes) => Some(bytes),
+            Body::Owned(vec) => Some(vec),
+            Body::Reader(_) => None,
+        }
+    }
+}
+
+impl From<Bytes> for Body {
+    fn from(value: Bytes) -> Self {
+        Body::Bytes(value)
+    }
+}
+
+impl From<Vec<u8>> for Body {
+    fn from(value: Vec<u8>) -> Self {
+        Body::Owned(value)
+    }
+}
+
+impl From<String> for Body {
+    fn from(value: String) -> Self {
+        Body::Owned(value.into_bytes())
+    }
+}
+
+impl From<&str> for Body {
+    fn from(value: &str) -> Self {
+        Body::Owned(value.as_bytes().to_vec())
+    }
+}
+
+impl From<&[u8]> for Body {
+    fn from(value: &[u8]) -> Self {
+        Body::Owned(value.to_vec())
     }
 }
 
@@ -160,9 +215,10 @@ impl Response {
     /// assert_eq!(r.content_type(), Some("text/html"));
     /// ```
     pub fn with_content_type(mut self, content_type: &str) -> Self {
-        match HeaderValue::from_str(content_type) {
-            Ok(v) => self.content_type = Some(v),
-            Err(_) => self.invalid_header = Some("content-type".into()),
+        if is_field_value(content_type.as_bytes()) {
+            self.content_type = Some(content_type.to_string());
+        } else {
+            self.invalid_header = Some("content-type".into());
         }
         self
     }
@@ -212,7 +268,7 @@ impl Response {
     /// ```
     /// let r = azure_wasi_handler::Response::new(http::StatusCode::OK).with_body("raw");
     /// let (_, headers, body) = r.into_http_parts();
-    /// assert!(matches!(body, azure_wasi_handler::Body::Bytes(b) if b == "raw"));
+    /// assert_eq!(body.in_memory(), Some(&b"raw"[..]));
     /// // `with_body` keeps the content type; bytes without one are sent as octet-stream.
     /// assert_eq!(headers["content-type"], "application/octet-stream");
     /// ```
@@ -236,7 +292,7 @@ impl Response {
     /// assert_eq!(azure_wasi_handler::Response::default().content_type(), None);
     /// ```
     pub fn content_type(&self) -> Option<&str> {
-        self.content_type.as_ref().and_then(|v| v.to_str().ok())
+        self.content_type.as_deref()
     }
 
     /// The extra headers in order (without `Content-Type`).
@@ -257,10 +313,9 @@ impl Response {
             eprintln!("azure-wasi-handler: {err}");
             return Response::text(format!("{err}\n")).with_status(err.status());
         }
-        let has_body = !matches!(&self.body, Body::Empty)
-            && !matches!(&self.body, Body::Bytes(b) if b.is_empty());
+        let has_body = self.body.in_memory().is_none_or(|b| !b.is_empty());
         if self.content_type.is_none() && has_body {
-            self.content_type = Some(HeaderValue::from_static("application/octet-stream"));
+            self.content_type = Some("application/octet-stream".to_string());
         }
         self
     }
@@ -276,7 +331,10 @@ impl Response {
     pub fn into_http_parts(self) -> (StatusCode, http::HeaderMap, Body) {
         let response = self.finish();
         let mut headers = http::HeaderMap::with_capacity(response.headers.len() + 1);
-        if let Some(ct) = response.content_type {
+        if let Some(ct) = response
+            .content_type
+            .and_then(|ct| HeaderValue::try_from(ct).ok())
+        {
             headers.insert(http::header::CONTENT_TYPE, ct);
         }
         for (name, value) in response.headers {
@@ -290,13 +348,15 @@ impl Response {
     /// ```
     /// let mut out = Vec::new();
     /// azure_wasi_handler::Response::new(http::StatusCode::NO_CONTENT).write_cgi(&mut out).unwrap();
-    /// assert_eq!(out, b"Status: 204 No Content\n\n");
+    /// assert_eq!(out, b"Status: 204\n\n");
     /// ```
     pub fn write_cgi(self, out: &mut impl Write) -> io::Result<()> {
         let response = self.finish();
         let mut head = Vec::with_capacity(256);
-        let reason = response.status.canonical_reason().unwrap_or("");
-        write!(head, "Status: {} {}", response.status.as_u16(), reason)?;
+        // No reason phrase: both WAGI and our harness take the code alone (RFC 3875 allows an
+        // empty reason), and leaving out `http`'s reason table keeps small modules small.
+        head.extend_from_slice(b"Status: ");
+        head.extend_from_slice(response.status.as_str().as_bytes());
         head.push(b'\n');
         if let Some(ct) = &response.content_type {
             head.extend_from_slice(b"Content-Type: ");
@@ -312,11 +372,10 @@ impl Response {
         head.push(b'\n');
         out.write_all(&head)?;
         match response.body {
-            Body::Empty => {}
-            Body::Bytes(bytes) => out.write_all(&bytes)?,
             Body::Reader(mut reader) => {
                 io::copy(&mut reader, out)?;
             }
+            body => out.write_all(body.in_memory().unwrap_or_default())?,
         }
         out.flush()
     }
@@ -449,10 +508,7 @@ mod tests {
     #[test]
     fn invalid_header_becomes_500_without_value() {
         let out = render(Response::text("x").with_header("bad name", "secret"));
-        assert!(
-            out.starts_with("Status: 500 Internal Server Error\n"),
-            "{out}"
-        );
+        assert!(out.starts_with("Status: 500\n"), "{out}");
         assert!(out.contains("bad name") && !out.contains("secret"), "{out}");
     }
 
@@ -460,10 +516,7 @@ mod tests {
     fn status_header_and_streamed_body() {
         let r = Response::stream(std::io::Cursor::new(b"abc".to_vec()), "text/csv")
             .with_header("Status", "418 I'm a teapot");
-        assert_eq!(
-            render(r),
-            "Status: 418 I'm a teapot\nContent-Type: text/csv\n\nabc"
-        );
+        assert_eq!(render(r), "Status: 418\nContent-Type: text/csv\n\nabc");
     }
 
     #[test]
@@ -471,7 +524,7 @@ mod tests {
         let out = render(Response::new(StatusCode::OK).with_body("z"));
         assert_eq!(
             out,
-            "Status: 200 OK\nContent-Type: application/octet-stream\n\nz"
+            "Status: 200\nContent-Type: application/octet-stream\n\nz"
         );
     }
 }

@@ -16,36 +16,22 @@ const MAX_WRITE: usize = 4096;
 /// it streams from the host as the handler reads it.
 pub(crate) fn request(incoming: IncomingRequest) -> Result<Request, Error> {
     let method = match incoming.method() {
-        WasiMethod::Get => http::Method::GET,
-        WasiMethod::Head => http::Method::HEAD,
-        WasiMethod::Post => http::Method::POST,
-        WasiMethod::Put => http::Method::PUT,
-        WasiMethod::Delete => http::Method::DELETE,
-        WasiMethod::Connect => http::Method::CONNECT,
-        WasiMethod::Options => http::Method::OPTIONS,
-        WasiMethod::Trace => http::Method::TRACE,
-        WasiMethod::Patch => http::Method::PATCH,
-        WasiMethod::Other(m) => {
-            http::Method::from_bytes(m.as_bytes()).map_err(|_| Error::InvalidMethod {
-                method: m.chars().take(32).collect(),
-            })?
-        }
+        WasiMethod::Get => "GET".to_string(),
+        WasiMethod::Head => "HEAD".to_string(),
+        WasiMethod::Post => "POST".to_string(),
+        WasiMethod::Put => "PUT".to_string(),
+        WasiMethod::Delete => "DELETE".to_string(),
+        WasiMethod::Connect => "CONNECT".to_string(),
+        WasiMethod::Options => "OPTIONS".to_string(),
+        WasiMethod::Trace => "TRACE".to_string(),
+        WasiMethod::Patch => "PATCH".to_string(),
+        WasiMethod::Other(m) => crate::request::checked_method(&m)?,
     };
     let path_and_query = incoming
         .path_with_query()
         .unwrap_or_else(|| "/".to_string());
-    let mut headers = http::HeaderMap::new();
-    {
-        let fields = incoming.headers();
-        for (name, value) in fields.entries() {
-            if let (Ok(name), Ok(value)) = (
-                http::HeaderName::from_bytes(name.as_bytes()),
-                http::HeaderValue::from_bytes(&value),
-            ) {
-                headers.append(name, value);
-            }
-        }
-    }
+    // Parsed into a `HeaderMap` only if the handler asks for headers.
+    let fields = incoming.headers().entries();
     let env = std::env::vars_os().map(|(k, v)| {
         (
             k.to_string_lossy().into_owned(),
@@ -53,11 +39,11 @@ pub(crate) fn request(incoming: IncomingRequest) -> Result<Request, Error> {
         )
     });
     let body = IncomingReader::open(incoming);
-    Ok(Request::from_http_parts(
+    Ok(Request::from_fields(
         method,
         &path_and_query,
-        headers,
-        env.collect(),
+        fields,
+        env,
         Box::new(body),
     ))
 }
@@ -124,7 +110,7 @@ pub(crate) fn send(response: Response, out: ResponseOutparam) {
         // Names and values were validated when the response was built.
         let _ = fields.append(name.as_str(), value.as_bytes());
     }
-    if let Body::Bytes(bytes) = &body {
+    if let Some(bytes) = body.in_memory() {
         let _ = fields.set("content-length", &[bytes.len().to_string().into_bytes()]);
     }
     let outgoing = OutgoingResponse::new(fields);
@@ -159,8 +145,6 @@ fn write_body(stream: &OutputStream, body: Body) -> io::Result<()> {
         Ok(())
     };
     match body {
-        Body::Empty => Ok(()),
-        Body::Bytes(bytes) => write(&bytes),
         Body::Reader(mut reader) => {
             let mut buf = vec![0u8; 64 * 1024];
             loop {
@@ -171,5 +155,6 @@ fn write_body(stream: &OutputStream, body: Body) -> io::Result<()> {
                 write(&buf[..n])?;
             }
         }
+        body => write(body.in_memory().unwrap_or_default()),
     }
 }

@@ -61,17 +61,18 @@ pub fn handler(attr: TokenStream, item: TokenStream) -> TokenStream {
         .into();
     }
     let name = &func.sig.ident;
-    let call = if func.sig.asyncness.is_some() {
-        quote!(#name(req))
+    // A plain `fn` handler runs without the executor, so a module that never awaits carries none.
+    let (run, serve) = if func.sig.asyncness.is_some() {
+        (quote!(run), quote!(serve))
     } else {
-        quote!(async move { #name(req) })
+        (quote!(run_sync), quote!(serve_sync))
     };
     quote! {
         #func
 
         #[cfg(not(all(target_arch = "wasm32", target_env = "p2")))]
         fn main() {
-            ::azure_wasi::__private::run(|req| #call)
+            ::azure_wasi::__private::#run(#name)
         }
 
         #[cfg(all(target_arch = "wasm32", target_env = "p2"))]
@@ -88,7 +89,7 @@ pub fn handler(attr: TokenStream, item: TokenStream) -> TokenStream {
                     request: ::azure_wasi::__private::wasip2::http::types::IncomingRequest,
                     out: ::azure_wasi::__private::wasip2::http::types::ResponseOutparam,
                 ) {
-                    ::azure_wasi::__private::serve(request, out, |req| #call)
+                    ::azure_wasi::__private::#serve(request, out, #name)
                 }
             }
 

@@ -132,7 +132,7 @@ pub mod eventgrid {
 /// What `#[handler]` expands to needs; not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use azure_wasi_handler::run;
     #[cfg(all(target_arch = "wasm32", target_env = "p2"))]
-    pub use azure_wasi_handler::{__private::wasip2, serve};
+    pub use azure_wasi_handler::{__private::wasip2, serve, serve_sync};
+    pub use azure_wasi_handler::{run, run_sync};
 }
