@@ -15,6 +15,7 @@ import os
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 import uuid
 
@@ -154,12 +155,23 @@ class Hook(http.server.BaseHTTPRequestHandler):
         self.wfile.write(out)
 
 
-def subscribe(base, key, name, endpoint, schema, types):
+def subscribe(base, admin_key, name, endpoint, schema, types):
     body = json.dumps({"endpoint": endpoint, "schema": schema, "included_event_types": types}).encode()
     req = urllib.request.Request(f"{base}/default/subscriptions/{name}", data=body, method="PUT",
-                                 headers={"aeg-sas-key": key, "Content-Type": "application/json"})
+                                 headers={"x-emulator-admin-key": admin_key, "Content-Type": "application/json"})
     with urllib.request.urlopen(req) as r:
         check(r.status == 200, f"subscribe {name}: {r.status}")
+
+
+def topic_key_cannot_subscribe(base, key, endpoint):
+    body = json.dumps({"endpoint": endpoint}).encode()
+    req = urllib.request.Request(f"{base}/default/subscriptions/by-topic-key", data=body, method="PUT",
+                                 headers={"aeg-sas-key": key, "Content-Type": "application/json"})
+    try:
+        urllib.request.urlopen(req)
+        raise AssertionError("the topic key created a subscription")
+    except urllib.error.HTTPError as e:
+        check(e.code == 401, f"status {e.code}")
 
 
 def wait_for(pred, what):
@@ -179,12 +191,15 @@ def eventgrid_scenario():
 
     base = os.environ["EVENTGRID_URL"]
     key = os.environ["EVENTGRID_KEY"]
+    admin_key = os.environ["EVENTGRID_ADMIN_KEY"]
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     hook = f"http://127.0.0.1:{server.server_address[1]}/hook"
-    subscribe(base, key, "py-eg", hook + "/eg", "eventgrid", ["Interop.EventGrid"])
-    subscribe(base, key, "py-ce", hook + "/ce", "cloudevents", ["Interop.Cloud"])
-    step("subscriptions created over HTTP")
+    topic_key_cannot_subscribe(base, key, hook + "/eg")
+    step("the topic key cannot create subscriptions")
+    subscribe(base, admin_key, "py-eg", hook + "/eg", "eventgrid", ["Interop.EventGrid"])
+    subscribe(base, admin_key, "py-ce", hook + "/ce", "cloudevents", ["Interop.Cloud"])
+    step("subscriptions created over HTTP with the admin key")
 
     endpoint = f"{base}/api/events"
     client = EventGridPublisherClient(endpoint, AzureKeyCredential(key))

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use crate::limits::ServerLimits;
 use crate::{Error, Result};
 
 /// The name of the documented development storage account.
@@ -100,8 +101,12 @@ pub struct BlobConfig {
     pub events: Option<BlobEventsConfig>,
     /// Largest accepted difference between `x-ms-date`/`Date` and the clock, in seconds.
     pub max_clock_skew_secs: u64,
-    /// Largest accepted request body in bytes.
+    /// Largest accepted request body in bytes (also the largest block of Put Block).
     pub max_body_bytes: usize,
+    /// Largest blob Put Block List may commit, in bytes (checked before anything is copied).
+    pub max_blob_bytes: u64,
+    /// Timeouts and connection cap of the server.
+    pub limits: ServerLimits,
 }
 
 impl Default for BlobConfig {
@@ -118,12 +123,15 @@ impl Default for BlobConfig {
             }),
             max_clock_skew_secs: 15 * 60,
             max_body_bytes: 256 * 1024 * 1024,
+            max_blob_bytes: 4 * 1024 * 1024 * 1024,
+            limits: ServerLimits::default(),
         }
     }
 }
 
 impl BlobConfig {
-    fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
+        self.limits.validate("blob.limits")?;
         if self.accounts.is_empty() {
             return Err(Error::Config(
                 "blob.accounts is empty; add at least one { name, key } account".into(),
@@ -195,7 +203,7 @@ pub struct BlobEventsConfig {
 /// let e = emulator::EventGridConfig::default();
 /// assert_eq!(e.default_topic, "default");
 /// ```
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EventGridConfig {
     /// Start it.
@@ -212,6 +220,35 @@ pub struct EventGridConfig {
     pub retry: RetryConfig,
     /// Timeout of one delivery or handshake request, in milliseconds.
     pub delivery_timeout_ms: u64,
+    /// Key for managing subscriptions over HTTP (`GET`/`PUT`/`DELETE /<topic>/subscriptions`),
+    /// sent as `x-emulator-admin-key`. `None` (the default): those endpoints answer 403, and
+    /// subscriptions come from `subscriptions` and the Rust API only. Topic keys never manage
+    /// subscriptions, as in Azure.
+    pub admin_key: Option<String>,
+    /// Hosts webhook endpoints may name: `loopback` (any 127.0.0.0/8 or ::1 address and
+    /// `localhost`, the default), a host name or IP address (`10.1.2.3`, `hooks.internal`,
+    /// optionally with `:port`), or `*` for any host. Link-local addresses (the cloud metadata
+    /// address 169.254.169.254) and unspecified addresses are always refused.
+    pub delivery_allowed_hosts: Vec<String>,
+    /// Timeouts and connection cap of the server.
+    pub limits: ServerLimits,
+}
+
+impl std::fmt::Debug for EventGridConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventGridConfig")
+            .field("enabled", &self.enabled)
+            .field("port", &self.port)
+            .field("default_topic", &self.default_topic)
+            .field("topics", &self.topics)
+            .field("subscriptions", &self.subscriptions)
+            .field("retry", &self.retry)
+            .field("delivery_timeout_ms", &self.delivery_timeout_ms)
+            .field("admin_key", &self.admin_key.as_ref().map(|_| "<redacted>"))
+            .field("delivery_allowed_hosts", &self.delivery_allowed_hosts)
+            .field("limits", &self.limits)
+            .finish()
+    }
 }
 
 impl Default for EventGridConfig {
@@ -233,6 +270,9 @@ impl Default for EventGridConfig {
             subscriptions: Vec::new(),
             retry: RetryConfig::default(),
             delivery_timeout_ms: 30_000,
+            admin_key: None,
+            delivery_allowed_hosts: vec!["loopback".into()],
+            limits: ServerLimits::default(),
         }
     }
 }
@@ -248,6 +288,16 @@ impl EventGridConfig {
     }
 
     pub(crate) fn validate(&self) -> Result<()> {
+        self.limits.validate("eventgrid.limits")?;
+        if self
+            .admin_key
+            .as_deref()
+            .is_some_and(|k| k.trim().is_empty())
+        {
+            return Err(Error::Config(
+                "eventgrid.admin_key is empty; remove it (HTTP subscription management off) or set a secret".into(),
+            ));
+        }
         for (i, t) in self.topics.iter().enumerate() {
             if t.name.is_empty() || t.name.contains('/') || t.name == "api" {
                 return Err(Error::Config(format!(
@@ -369,12 +419,16 @@ impl SubscriptionConfig {
         }
     }
 
-    /// Check the subscription against the topics of `eg`.
+    /// Check the subscription against the topics and `delivery_allowed_hosts` of `eg`.
     ///
     /// ```
     /// let eg = emulator::EventGridConfig::default();
     /// let bad = emulator::SubscriptionConfig::new("a", "nope", "http://127.0.0.1:1/x");
     /// assert!(bad.validate(&eg).is_err());
+    /// let metadata = emulator::SubscriptionConfig::new("a", "default", "http://169.254.169.254/latest");
+    /// assert!(metadata.validate(&eg).unwrap_err().to_string().contains("link-local"));
+    /// let local = emulator::SubscriptionConfig::new("a", "default", "http://localhost:3000/hook");
+    /// assert!(local.validate(&eg).is_ok());
     /// ```
     pub fn validate(&self, eg: &EventGridConfig) -> Result<()> {
         if self.name.is_empty() || self.name.contains('/') {
@@ -389,13 +443,21 @@ impl SubscriptionConfig {
                 self.name, self.topic
             )));
         }
-        match self.endpoint.parse::<http::Uri>() {
-            Ok(u) if u.scheme_str() == Some("http") && u.host().is_some() => Ok(()),
-            _ => Err(Error::Config(format!(
-                "subscription `{}` endpoint `{}` must be an absolute http:// URL (the emulator delivers over plain HTTP)",
+        let uri = match self.endpoint.parse::<http::Uri>() {
+            Ok(u) if u.scheme_str() == Some("http") && u.host().is_some() => u,
+            _ => {
+                return Err(Error::Config(format!(
+                    "subscription `{}` endpoint `{}` must be an absolute http:// URL (the emulator delivers over plain HTTP)",
+                    self.name, self.endpoint
+                )))
+            }
+        };
+        crate::eventgrid::endpoint_allowed(&uri, &eg.delivery_allowed_hosts).map_err(|why| {
+            Error::Config(format!(
+                "subscription `{}` endpoint `{}` is not allowed: {why}",
                 self.name, self.endpoint
-            ))),
-        }
+            ))
+        })
     }
 }
 

@@ -9,11 +9,14 @@ use crate::{DeadLetter, Result, SubscriptionConfig};
 
 /// The running emulators.
 ///
-/// ```no_run
-/// # async fn f() -> emulator::Result<()> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> emulator::Result<()> {
 /// let cfg: emulator::EmulatorsConfig = toml::from_str("[blob]\nport = 0\n[eventgrid]\nport = 0\n[cosmos]\nenabled = false\n").unwrap();
 /// let emus = emulator::Emulators::start(cfg).await?;
+/// assert!(emus.cosmos().is_none());
 /// emus.add_subscription(emulator::SubscriptionConfig::new("hook", "storage", "http://127.0.0.1:3000/hook")).await?;
+/// let subs = emus.eventgrid().expect("enabled").subscriptions();
+/// assert_eq!(subs[0].endpoint, "http://127.0.0.1:3000/hook");
 /// emus.shutdown().await;
 /// # Ok(()) }
 /// ```
@@ -28,12 +31,16 @@ pub struct Emulators {
 impl Emulators {
     /// Validate `config` and start every enabled emulator on 127.0.0.1. With `data_dir`, Blob and
     /// EventGrid keep their state in `<data_dir>/emulator.redb` (Cosmos gets `<data_dir>/cosmos`
-    /// unless its settings name a directory).
+    /// unless its settings name a directory). An invalid configuration is refused before
+    /// anything is bound:
     ///
-    /// ```no_run
-    /// # async fn f() -> emulator::Result<()> {
-    /// let emus = emulator::Emulators::start(emulator::EmulatorsConfig::default().with_free_ports()).await?;
-    /// # Ok(()) }
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let mut cfg = emulator::EmulatorsConfig::default().with_free_ports();
+    /// cfg.eventgrid.subscriptions.push(emulator::SubscriptionConfig::new("s", "nope", "http://127.0.0.1:1/x"));
+    /// let err = emulator::Emulators::start(cfg).await.unwrap_err();
+    /// assert!(err.to_string().contains("topic `nope`"), "{err}");
+    /// # }
     /// ```
     pub async fn start(config: EmulatorsConfig) -> Result<Self> {
         config.validate()?;
@@ -69,29 +76,17 @@ impl Emulators {
         })
     }
 
-    /// The Blob emulator, if enabled.
-    ///
-    /// ```no_run
-    /// # fn f(e: &emulator::Emulators) { if let Some(b) = e.blob() { println!("{}", b.url()); } }
-    /// ```
+    /// The Blob emulator, if enabled (`blob.enabled`).
     pub fn blob(&self) -> Option<&BlobEmulator> {
         self.blob.as_ref()
     }
 
-    /// The EventGrid emulator, if enabled.
-    ///
-    /// ```no_run
-    /// # fn f(e: &emulator::Emulators) { if let Some(g) = e.eventgrid() { println!("{}", g.url()); } }
-    /// ```
+    /// The EventGrid emulator, if enabled (`eventgrid.enabled`).
     pub fn eventgrid(&self) -> Option<&EventGridEmulator> {
         self.eventgrid.as_ref()
     }
 
-    /// The Cosmos DB emulator, if enabled.
-    ///
-    /// ```no_run
-    /// # fn f(e: &emulator::Emulators) { if let Some(c) = e.cosmos() { println!("{}", c.url()); } }
-    /// ```
+    /// The Cosmos DB emulator, if enabled (`cosmos.enabled`).
     pub fn cosmos(&self) -> Option<&CosmosHandle> {
         self.cosmos.as_ref()
     }
@@ -150,24 +145,24 @@ impl Emulators {
         lines
     }
 
-    /// Add a webhook subscription at runtime (EventGrid must be enabled).
+    /// Add a webhook subscription at runtime (EventGrid must be enabled); its endpoint must
+    /// pass `eventgrid.delivery_allowed_hosts` (loopback by default).
     ///
-    /// ```no_run
-    /// # async fn f(e: &emulator::Emulators) -> emulator::Result<()> {
-    /// e.add_subscription(emulator::SubscriptionConfig::new("hook", "default", "http://127.0.0.1:3000/hook")).await?;
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> emulator::Result<()> {
+    /// let emus = emulator::Emulators::start(emulator::EmulatorsConfig::default().with_free_ports()).await?;
+    /// emus.add_subscription(emulator::SubscriptionConfig::new("hook", "default", "http://127.0.0.1:3000/hook")).await?;
+    /// let outside = emulator::SubscriptionConfig::new("scan", "default", "http://10.1.2.3:22/");
+    /// assert!(emus.add_subscription(outside).await.is_err());
+    /// emus.shutdown().await;
     /// # Ok(()) }
     /// ```
     pub async fn add_subscription(&self, sub: SubscriptionConfig) -> Result<()> {
         self.require_eventgrid()?.add_subscription(sub).await
     }
 
-    /// Dead letters of an EventGrid topic.
-    ///
-    /// ```no_run
-    /// # async fn f(e: &emulator::Emulators) -> emulator::Result<()> {
-    /// let dl = e.dead_letters("default").await?;
-    /// # Ok(()) }
-    /// ```
+    /// Dead letters of an EventGrid topic, oldest first (`tests/eventgrid.rs` and
+    /// `tests/umbrella.rs` produce some).
     pub async fn dead_letters(&self, topic: &str) -> Result<Vec<DeadLetter>> {
         self.require_eventgrid()?.dead_letters(topic).await
     }
@@ -180,10 +175,15 @@ impl Emulators {
         })
     }
 
-    /// Stop everything.
+    /// Stop everything; the ports are closed when this returns.
     ///
-    /// ```no_run
-    /// # async fn f(e: emulator::Emulators) { e.shutdown().await; }
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> emulator::Result<()> {
+    /// let emus = emulator::Emulators::start(emulator::EmulatorsConfig::default().with_free_ports()).await?;
+    /// let addr = emus.blob().expect("enabled").addr();
+    /// emus.shutdown().await;
+    /// assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+    /// # Ok(()) }
     /// ```
     pub async fn shutdown(self) {
         if let Some(b) = self.blob {

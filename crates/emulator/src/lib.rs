@@ -2,10 +2,18 @@
 //! [`eventgrid`] (EventGrid) and [`cosmos`] (Cosmos DB), on one store layer ([`store`]: memory or
 //! redb) and one accept loop, started together by [`Emulators::start`].
 //!
-//! ```no_run
-//! # async fn f() -> emulator::Result<()> {
+//! ```
+//! use tokio::io::{AsyncReadExt, AsyncWriteExt};
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let emus = emulator::Emulators::start(emulator::EmulatorsConfig::default().with_free_ports()).await?;
-//! println!("blob at {}", emus.blob().map(|b| b.url()).unwrap_or_default());
+//! let blob = emus.blob().expect("Blob Storage is enabled by default");
+//! // A request without credentials is refused the way Azure refuses it.
+//! let mut conn = tokio::net::TcpStream::connect(blob.addr()).await?;
+//! conn.write_all(b"GET /devstoreaccount1?comp=list HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await?;
+//! let mut reply = String::new();
+//! conn.read_to_string(&mut reply).await?;
+//! assert!(reply.starts_with("HTTP/1.1 401"), "{reply}");
+//! assert!(reply.contains("NoAuthenticationInformation"), "{reply}");
 //! emus.shutdown().await;
 //! # Ok(()) }
 //! ```
@@ -16,6 +24,7 @@ pub mod cosmos;
 mod emulators;
 mod error;
 pub mod eventgrid;
+mod limits;
 mod server;
 pub mod store;
 mod util;
@@ -29,3 +38,4 @@ pub use cosmos::CosmosHandle;
 pub use emulators::Emulators;
 pub use error::{Error, Result};
 pub use eventgrid::DeadLetter;
+pub use limits::ServerLimits;

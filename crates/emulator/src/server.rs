@@ -1,4 +1,8 @@
-//! The one accept loop of the emulators (Blob, EventGrid, Cosmos DB): hyper 1, with shutdown.
+//! The one accept loop of the emulators (Blob, EventGrid, Cosmos DB): hyper 1, with shutdown and
+//! the inbound protections of [`ServerLimits`] (header-read and idle timeouts, a connection cap).
+
+mod body;
+mod idle;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -6,37 +10,32 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
-use tokio::sync::watch;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, Semaphore};
 use tokio::task::{JoinHandle, JoinSet};
 
+use crate::limits::ServerLimits;
 use crate::{Error, Result};
+
+pub(crate) use body::{declared_length, read_body, BodyError};
+use idle::{Activity, Tracked};
 
 /// Response type of every emulator.
 pub(crate) type Resp = http::Response<Full<Bytes>>;
 
-/// Why a request body could not be read.
-pub(crate) enum BodyError {
-    TooLarge,
-    Io(String),
-}
+/// Connections answered 503 (then closed) while `max_connections` are in use; past these,
+/// new connections are closed at once.
+const OVERFLOW_CONNECTIONS: usize = 32;
 
-pub(crate) async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, BodyError> {
-    match Limited::new(body, limit).collect().await {
-        Ok(c) => Ok(c.to_bytes()),
-        Err(e) => {
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some()
-            {
-                Err(BodyError::TooLarge)
-            } else {
-                Err(BodyError::Io(e.to_string()))
-            }
-        }
-    }
+/// How one emulator is served: its limits, and its own 503 answer (each service has its error
+/// format).
+#[derive(Clone)]
+pub(crate) struct ServeOptions {
+    pub limits: ServerLimits,
+    pub busy: fn() -> Resp,
 }
 
 /// A running server; dropping it (or calling [`ServerTask::shutdown`]) stops it.
@@ -89,19 +88,20 @@ pub(crate) async fn bind(service: &'static str, addr: SocketAddr) -> Result<Boun
 pub(crate) async fn serve<H, F>(
     service: &'static str,
     addr: SocketAddr,
+    options: ServeOptions,
     handler: H,
 ) -> Result<ServerTask>
 where
     H: Fn(http::Request<Incoming>, SocketAddr) -> F + Send + Sync + 'static,
     F: Future<Output = Resp> + Send + 'static,
 {
-    Ok(bind(service, addr).await?.serve(handler))
+    Ok(bind(service, addr).await?.serve(options, handler))
 }
 
 impl Bound {
     /// The one accept loop of every emulator: HTTP/1.1 with keep-alive, one task per
-    /// connection, all of them dropped on shutdown.
-    pub(crate) fn serve<H, F>(self, handler: H) -> ServerTask
+    /// connection, at most `limits.max_connections` of them, all dropped on shutdown.
+    pub(crate) fn serve<H, F>(self, options: ServeOptions, handler: H) -> ServerTask
     where
         H: Fn(http::Request<Incoming>, SocketAddr) -> F + Send + Sync + 'static,
         F: Future<Output = Resp> + Send + 'static,
@@ -113,6 +113,8 @@ impl Bound {
         } = self;
         let (stop, mut stopped) = watch::channel(false);
         let handler = Arc::new(handler);
+        let slots = Arc::new(Semaphore::new(options.limits.max_connections.max(1)));
+        let overflow = Arc::new(Semaphore::new(OVERFLOW_CONNECTIONS));
         let task = tokio::spawn(async move {
             let mut conns = JoinSet::new();
             loop {
@@ -128,19 +130,21 @@ impl Bound {
                                 continue;
                             }
                         };
+                        let (permit, full) = match slots.clone().try_acquire_owned() {
+                            Ok(p) => (p, false),
+                            Err(_) => match overflow.clone().try_acquire_owned() {
+                                Ok(p) => (p, true),
+                                Err(_) => {
+                                    tracing::warn!(service, %peer, "connection closed: max_connections and the overflow pool are in use");
+                                    continue;
+                                }
+                            },
+                        };
                         let handler = handler.clone();
+                        let options = options.clone();
                         conns.spawn(async move {
-                            let svc = hyper::service::service_fn(move |req| {
-                                let fut = handler(req, peer);
-                                async move { Ok::<_, Infallible>(fut.await) }
-                            });
-                            if let Err(e) = hyper::server::conn::http1::Builder::new()
-                                .keep_alive(true)
-                                .serve_connection(TokioIo::new(stream), svc)
-                                .await
-                            {
-                                tracing::debug!(service, error = %e, "connection ended with an error");
-                            }
+                            serve_connection(service, stream, peer, options, full, handler).await;
+                            drop(permit);
                         });
                     }
                     Some(_) = conns.join_next(), if !conns.is_empty() => {}
@@ -154,6 +158,64 @@ impl Bound {
             addr: local_addr,
             stop,
             task: Some(task),
+        }
+    }
+}
+
+/// Serve one connection until it ends, its idle timeout passes or the server stops. `full`:
+/// the connection cap was reached, so every request gets the service's 503 and the connection
+/// is closed.
+async fn serve_connection<H, F>(
+    service: &'static str,
+    stream: TcpStream,
+    peer: SocketAddr,
+    options: ServeOptions,
+    full: bool,
+    handler: Arc<H>,
+) where
+    H: Fn(http::Request<Incoming>, SocketAddr) -> F + Send + Sync + 'static,
+    F: Future<Output = Resp> + Send + 'static,
+{
+    let activity = Activity::new();
+    let busy = options.busy;
+    let svc = {
+        let activity = activity.clone();
+        hyper::service::service_fn(move |req| {
+            let guard = activity.enter();
+            let fut = (!full).then(|| handler(req, peer));
+            async move {
+                let resp = match fut {
+                    Some(fut) => fut.await,
+                    None => busy(),
+                };
+                drop(guard);
+                Ok::<_, Infallible>(resp)
+            }
+        })
+    };
+    let io = TokioIo::new(Tracked::new(stream, activity.clone()));
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(options.limits.header_read_timeout())
+        .keep_alive(!full);
+    let conn = builder.serve_connection(io, svc);
+    tokio::pin!(conn);
+    let idle = options.limits.idle_timeout();
+    loop {
+        let wait = activity.idle_in(idle);
+        if wait.is_zero() {
+            tracing::debug!(service, %peer, "idle connection closed");
+            return;
+        }
+        tokio::select! {
+            ended = conn.as_mut() => {
+                if let Err(e) = ended {
+                    tracing::debug!(service, %peer, error = %e, "connection ended with an error");
+                }
+                return;
+            }
+            _ = tokio::time::sleep(wait) => {}
         }
     }
 }

@@ -499,32 +499,55 @@ async fn retries_with_backoff_then_dead_letters() {
     assert_eq!(dls[1].delivery_attempts, 1);
 }
 
+const ADMIN: &str = "test-admin-key";
+
 #[tokio::test]
 async fn subscriptions_over_http() {
     let hook = webhook(Behaviour::Good).await;
-    let eg = eventgrid(vec![]).await;
+    let cfg = EventGridConfig {
+        port: 0,
+        admin_key: Some(ADMIN.into()),
+        ..Default::default()
+    };
+    let eg =
+        emulator::eventgrid::EventGridEmulator::start(cfg, emulator::store::StoreHandle::memory())
+            .await
+            .expect("start eventgrid");
     let sub_url = format!("{}/default/subscriptions/web", eg.url());
     let body = json!({"endpoint": hook.url(), "included_event_types": ["A.B"]}).to_string();
-    let r = send(
-        Method::PUT,
-        &sub_url,
-        &[("aeg-sas-key", DEV_TOPIC_KEY)],
-        body.clone(),
-    )
-    .await;
+    let admin = [("x-emulator-admin-key", ADMIN)];
+    let r = send(Method::PUT, &sub_url, &admin, body.clone()).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(
-        send(Method::PUT, &sub_url, &[], body).await.status,
+        send(Method::PUT, &sub_url, &[], body.clone()).await.status,
         StatusCode::UNAUTHORIZED
     );
     let r = send(
         Method::PUT,
         &sub_url,
-        &[("aeg-sas-key", DEV_TOPIC_KEY)],
+        &[("x-emulator-admin-key", "wrong")],
+        body,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(!r.text().contains(ADMIN), "{}", r.text());
+    let r = send(
+        Method::PUT,
+        &sub_url,
+        &admin,
         json!({"endpoint": "ftp://x"}).to_string(),
     )
     .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = send(
+        Method::GET,
+        &format!("{}/default/subscriptions", eg.url()),
+        &admin,
+        "",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text().contains("\"web\""), "{}", r.text());
     assert_eq!(eg.subscriptions().len(), 1);
     let url = format!("{}?api-version=2018-01-01", eg.topic_endpoint("default"));
     publish(
@@ -534,13 +557,7 @@ async fn subscriptions_over_http() {
     )
     .await;
     hook.wait_for(|n| n.len() == 1).await;
-    let r = send(
-        Method::DELETE,
-        &sub_url,
-        &[("aeg-sas-key", DEV_TOPIC_KEY)],
-        "",
-    )
-    .await;
+    let r = send(Method::DELETE, &sub_url, &admin, "").await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(eg.subscriptions().is_empty());
 }

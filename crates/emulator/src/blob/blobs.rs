@@ -1,7 +1,5 @@
 //! Block blob operations.
 
-use std::collections::HashMap;
-
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use bytes::Bytes;
@@ -14,11 +12,11 @@ use super::error::{BlobError, BlobResult};
 use super::events;
 use super::model::{etag_of, from_json, http_date, next_stamp, to_json, BlobRecord, BlockRef};
 use super::router::{finish, reject_lease, request_metadata, response, with_metadata, Ctx};
-use super::xml::{elem, parse_block_list, BlockKind};
+use super::xml::elem;
 use crate::server::Resp;
 use crate::store::{Op, Table};
 
-async fn load(ctx: &Ctx) -> BlobResult<Option<BlobRecord>> {
+pub(super) async fn load(ctx: &Ctx) -> BlobResult<Option<BlobRecord>> {
     match ctx.svc.store.get(Table::Blobs, &ctx.blob_key()).await? {
         Some(bytes) => Ok(Some(from_json(&bytes)?)),
         None => Ok(None),
@@ -40,7 +38,7 @@ fn md5_b64(data: &[u8]) -> String {
     STANDARD.encode(Md5::digest(data))
 }
 
-fn check_md5(ctx: &Ctx, data: &[u8]) -> BlobResult<String> {
+pub(super) fn check_md5(ctx: &Ctx, data: &[u8]) -> BlobResult<String> {
     let actual = md5_b64(data);
     if let Some(given) = ctx.header("content-md5") {
         if given.trim() != actual {
@@ -54,11 +52,11 @@ fn check_md5(ctx: &Ctx, data: &[u8]) -> BlobResult<String> {
     Ok(actual)
 }
 
-fn blocks_prefix(ctx: &Ctx) -> String {
+pub(super) fn blocks_prefix(ctx: &Ctx) -> String {
     format!("{}\u{0}", ctx.blob_key())
 }
 
-fn reject_unsupported_put_headers(ctx: &Ctx) -> BlobResult<()> {
+pub(super) fn reject_unsupported_put_headers(ctx: &Ctx) -> BlobResult<()> {
     if ctx.headers.contains_key("x-ms-copy-source") {
         return Err(BlobError::not_implemented(
             "Copy Blob / Put Blob From URL (x-ms-copy-source)",
@@ -79,7 +77,7 @@ fn reject_unsupported_put_headers(ctx: &Ctx) -> BlobResult<()> {
 
 /// Properties set by Put Blob / Put Block List / Set Blob Properties. `plain` also reads the
 /// standard headers (Put Blob); `x-ms-blob-*` win.
-struct ContentProps {
+pub(super) struct ContentProps {
     content_type: String,
     content_encoding: Option<String>,
     content_language: Option<String>,
@@ -88,7 +86,7 @@ struct ContentProps {
     content_md5: Option<String>,
 }
 
-fn content_props(ctx: &Ctx, plain: bool) -> ContentProps {
+pub(super) fn content_props(ctx: &Ctx, plain: bool) -> ContentProps {
     let pick = |ms: &str, std: &str| -> Option<String> {
         ctx.header(ms)
             .or(if plain { ctx.header(std) } else { None })
@@ -106,7 +104,7 @@ fn content_props(ctx: &Ctx, plain: bool) -> ContentProps {
 }
 
 /// Write permission: `w`, or `c` when the blob does not exist yet.
-fn require_write(ctx: &Ctx, exists: bool) -> BlobResult<()> {
+pub(super) fn require_write(ctx: &Ctx, exists: bool) -> BlobResult<()> {
     if exists {
         ctx.grant.require("w")
     } else {
@@ -114,7 +112,7 @@ fn require_write(ctx: &Ctx, exists: bool) -> BlobResult<()> {
     }
 }
 
-async fn commit_blob(
+pub(super) async fn commit_blob(
     ctx: &Ctx,
     existing: Option<&BlobRecord>,
     data: Vec<u8>,
@@ -162,7 +160,7 @@ async fn commit_blob(
     Ok(rec)
 }
 
-fn created_response(rec: &BlobRecord, md5: Option<&str>) -> BlobResult<Resp> {
+pub(super) fn created_response(rec: &BlobRecord, md5: Option<&str>) -> BlobResult<Resp> {
     let mut b = response(StatusCode::CREATED)
         .header("etag", rec.etag.as_str())
         .header("last-modified", http_date(rec.last_modified))
@@ -201,6 +199,15 @@ pub(crate) async fn put_blob(ctx: Ctx) -> BlobResult<Resp> {
         .with_detail("HeaderName", "x-ms-blob-type")),
     }
     reject_lease(&ctx)?;
+    let cap = ctx.svc.cfg.max_blob_bytes;
+    if ctx.body.len() as u64 > cap {
+        return Err(BlobError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestBodyTooLarge",
+            format!("The blob is larger than {cap} bytes (blob.max_blob_bytes of this emulator)."),
+        )
+        .with_detail("MaxLimit", &cap.to_string()));
+    }
     let md5 = check_md5(&ctx, &ctx.body)?;
     let _guard = ctx.svc.write_lock.lock().await;
     containers::require(&ctx).await?;
@@ -223,134 +230,8 @@ pub(crate) async fn put_blob(ctx: Ctx) -> BlobResult<Resp> {
     )
     .await?;
     drop(_guard);
-    events::blob_created(&ctx, &rec, "PutBlob");
+    events::blob_created(&ctx, &rec, "PutBlob").await;
     created_response(&rec, Some(&md5))
-}
-
-fn valid_block_id(id: &str) -> bool {
-    matches!(STANDARD.decode(id), Ok(b) if !b.is_empty() && b.len() <= 64)
-}
-
-pub(crate) async fn put_block(ctx: Ctx) -> BlobResult<Resp> {
-    if ctx.headers.contains_key("x-ms-copy-source") {
-        return Err(BlobError::not_implemented(
-            "Put Block From URL (x-ms-copy-source)",
-        ));
-    }
-    reject_lease(&ctx)?;
-    let id = ctx.q("blockid").unwrap_or("").to_string();
-    if !valid_block_id(&id) {
-        return Err(BlobError::new(
-            StatusCode::BAD_REQUEST,
-            "InvalidQueryParameterValue",
-            "The blockid must be base64 text of at most 64 bytes, the same length for every block of a blob.",
-        )
-        .with_detail("QueryParameterName", "blockid"));
-    }
-    let md5 = check_md5(&ctx, &ctx.body)?;
-    containers::require(&ctx).await?;
-    let exists = load(&ctx).await?.is_some();
-    require_write(&ctx, exists)?;
-    ctx.svc
-        .store
-        .commit(vec![Op::Put {
-            table: Table::Blocks,
-            key: format!("{}{}", blocks_prefix(&ctx), id),
-            value: ctx.body.to_vec(),
-        }])
-        .await?;
-    finish(
-        response(StatusCode::CREATED)
-            .header("content-md5", md5)
-            .header("x-ms-request-server-encrypted", "true"),
-        Bytes::new(),
-    )
-}
-
-fn invalid_block_list(why: String) -> BlobError {
-    BlobError::new(
-        StatusCode::BAD_REQUEST,
-        "InvalidBlockList",
-        format!("The specified block list is invalid: {why}"),
-    )
-}
-
-pub(crate) async fn put_block_list(ctx: Ctx) -> BlobResult<Resp> {
-    reject_unsupported_put_headers(&ctx)?;
-    reject_lease(&ctx)?;
-    let wanted = parse_block_list(&ctx.body).map_err(|e| {
-        BlobError::new(
-            StatusCode::BAD_REQUEST,
-            "InvalidXmlDocument",
-            format!("XML specified is not syntactically valid: {e}"),
-        )
-    })?;
-    let _guard = ctx.svc.write_lock.lock().await;
-    containers::require(&ctx).await?;
-    let existing = load(&ctx).await?;
-    require_write(&ctx, existing.is_some())?;
-    check_write(
-        &ctx.headers,
-        existing
-            .as_ref()
-            .map(|e| (e.etag.as_str(), e.last_modified)),
-    )?;
-    let prefix = blocks_prefix(&ctx);
-    let staged: HashMap<String, Vec<u8>> = ctx
-        .svc
-        .store
-        .scan_prefix(Table::Blocks, &prefix)
-        .await?
-        .into_iter()
-        .map(|(k, v)| (k[prefix.len()..].to_string(), v))
-        .collect();
-    // Committed blocks are slices of the current blob.
-    let mut committed: HashMap<String, (usize, usize)> = HashMap::new();
-    let mut old_data = Vec::new();
-    if let Some(e) = &existing {
-        if wanted.iter().any(|(k, _)| *k != BlockKind::Uncommitted) {
-            old_data = ctx
-                .svc
-                .store
-                .get(Table::BlobData, &ctx.blob_key())
-                .await?
-                .unwrap_or_default();
-            let mut off = 0usize;
-            for b in &e.blocks {
-                let len = b.size as usize;
-                if off + len <= old_data.len() {
-                    committed.insert(b.id.clone(), (off, len));
-                }
-                off += len;
-            }
-        }
-    }
-    let mut data = Vec::new();
-    let mut blocks = Vec::with_capacity(wanted.len());
-    for (kind, id) in &wanted {
-        let from_staged = || staged.get(id).map(|b| b.as_slice());
-        let from_committed = || committed.get(id).map(|&(o, l)| &old_data[o..o + l]);
-        let bytes = match kind {
-            BlockKind::Uncommitted => from_staged(),
-            BlockKind::Committed => from_committed(),
-            BlockKind::Latest => from_staged().or_else(from_committed),
-        }
-        .ok_or_else(|| {
-            invalid_block_list(format!(
-                "block `{id}` ({kind:?}) was not found; stage it with Put Block first"
-            ))
-        })?;
-        data.extend_from_slice(bytes);
-        blocks.push(BlockRef {
-            id: id.clone(),
-            size: bytes.len() as u64,
-        });
-    }
-    let props = content_props(&ctx, false);
-    let rec = commit_blob(&ctx, existing.as_ref(), data, props, blocks, None).await?;
-    drop(_guard);
-    events::blob_created(&ctx, &rec, "PutBlockList");
-    created_response(&rec, None)
 }
 
 pub(crate) async fn get_block_list(ctx: Ctx) -> BlobResult<Resp> {
@@ -595,7 +476,7 @@ pub(crate) async fn delete_blob(ctx: Ctx) -> BlobResult<Resp> {
         ])
         .await?;
     drop(_guard);
-    events::blob_deleted(&ctx, &rec);
+    events::blob_deleted(&ctx, &rec).await;
     finish(
         response(StatusCode::ACCEPTED).header("x-ms-delete-type-permanent", "true"),
         Bytes::new(),

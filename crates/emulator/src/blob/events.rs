@@ -48,14 +48,14 @@ fn sequencer(rec: &BlobRecord) -> String {
     format!("{:032X}", rec.sequencer)
 }
 
-fn publish(ctx: &Ctx, event: Value) {
+async fn publish(ctx: &Ctx, event: Value) {
     if let Some((publisher, topic)) = &ctx.svc.events {
-        publisher.publish_system(topic, vec![event]);
+        publisher.publish_system(topic, vec![event]).await;
     }
 }
 
 /// Publish BlobCreated after Put Blob or Put Block List.
-pub(crate) fn blob_created(ctx: &Ctx, rec: &BlobRecord, api: &str) {
+pub(crate) async fn blob_created(ctx: &Ctx, rec: &BlobRecord, api: &str) {
     if ctx.svc.events.is_none() {
         return;
     }
@@ -71,11 +71,11 @@ pub(crate) fn blob_created(ctx: &Ctx, rec: &BlobRecord, api: &str) {
         "sequencer": sequencer(rec),
         "storageDiagnostics": { "batchId": crate::util::new_id() },
     });
-    publish(ctx, envelope(ctx, "Microsoft.Storage.BlobCreated", data));
+    publish(ctx, envelope(ctx, "Microsoft.Storage.BlobCreated", data)).await;
 }
 
 /// Publish BlobDeleted after Delete Blob.
-pub(crate) fn blob_deleted(ctx: &Ctx, rec: &BlobRecord) {
+pub(crate) async fn blob_deleted(ctx: &Ctx, rec: &BlobRecord) {
     if ctx.svc.events.is_none() {
         return;
     }
@@ -89,5 +89,5 @@ pub(crate) fn blob_deleted(ctx: &Ctx, rec: &BlobRecord) {
         "sequencer": sequencer(rec),
         "storageDiagnostics": { "batchId": crate::util::new_id() },
     });
-    publish(ctx, envelope(ctx, "Microsoft.Storage.BlobDeleted", data));
+    publish(ctx, envelope(ctx, "Microsoft.Storage.BlobDeleted", data)).await;
 }

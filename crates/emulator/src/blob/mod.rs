@@ -5,14 +5,18 @@
 
 pub mod auth;
 mod blobs;
+mod blocks;
 mod conditions;
 mod containers;
 mod error;
 mod events;
 mod listing;
 mod model;
+mod operation;
 mod router;
 mod xml;
+#[cfg(test)]
+mod xml_proptests;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -20,7 +24,7 @@ use std::sync::{Arc, OnceLock};
 
 use crate::config::BlobConfig;
 use crate::eventgrid::EventPublisher;
-use crate::server::{serve, ServerTask};
+use crate::server::{serve, ServeOptions, ServerTask};
 use crate::store::StoreHandle;
 use crate::{Error, Result};
 
@@ -49,14 +53,29 @@ impl BlobService {
 
 /// A running Blob Storage emulator.
 ///
-/// ```no_run
-/// # async fn f() -> emulator::Result<()> {
+/// ```
+/// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let blob = emulator::blob::BlobEmulator::start(
 ///     emulator::BlobConfig { port: 0, events: None, ..Default::default() },
 ///     emulator::store::StoreHandle::memory(),
 ///     None,
 /// ).await?;
-/// println!("{}", blob.account_url("devstoreaccount1"));
+/// // List Containers, signed with Shared Key as the SDKs sign it.
+/// let uri: http::Uri = format!("{}?comp=list", blob.account_url("devstoreaccount1")).parse()?;
+/// let date = httpdate::fmt_http_date(std::time::SystemTime::now());
+/// let mut headers = http::HeaderMap::new();
+/// headers.insert("x-ms-date", date.parse()?);
+/// headers.insert("x-ms-version", "2021-08-06".parse()?);
+/// let auth = emulator::blob::auth::authorization(
+///     emulator::DEV_ACCOUNT, emulator::DEV_ACCOUNT_KEY, &http::Method::GET, &uri, &headers)?;
+/// let mut conn = tokio::net::TcpStream::connect(blob.addr()).await?;
+/// let request = format!("GET /devstoreaccount1?comp=list HTTP/1.1\r\nhost: x\r\nconnection: close\r\nx-ms-date: {date}\r\nx-ms-version: 2021-08-06\r\nauthorization: {auth}\r\n\r\n");
+/// conn.write_all(request.as_bytes()).await?;
+/// let mut reply = String::new();
+/// conn.read_to_string(&mut reply).await?;
+/// assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+/// assert!(reply.contains("<EnumerationResults"), "{reply}");
 /// blob.shutdown().await;
 /// # Ok(()) }
 /// ```
@@ -74,13 +93,20 @@ impl std::fmt::Debug for BlobEmulator {
 
 impl BlobEmulator {
     /// Start on `127.0.0.1:<cfg.port>`. `events` is the EventGrid publisher used when
-    /// `cfg.events` names a topic.
+    /// `cfg.events` names a topic (without one, start fails with a configuration error).
     ///
-    /// ```no_run
-    /// # async fn f() -> emulator::Result<()> {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> emulator::Result<()> {
     /// let cfg = emulator::BlobConfig { port: 0, events: None, ..Default::default() };
     /// let b = emulator::blob::BlobEmulator::start(cfg, emulator::store::StoreHandle::memory(), None).await?;
     /// assert_ne!(b.addr().port(), 0);
+    /// assert_eq!(b.url(), format!("http://127.0.0.1:{}", b.addr().port()));
+    /// assert_eq!(b.account_url("acct"), format!("{}/acct", b.url()));
+    /// b.shutdown().await;
+    ///
+    /// let wants_events = emulator::BlobConfig { port: 0, ..Default::default() };
+    /// let err = emulator::blob::BlobEmulator::start(wants_events, emulator::store::StoreHandle::memory(), None).await.unwrap_err();
+    /// assert!(err.to_string().contains("blob.events.topic"), "{err}");
     /// # Ok(()) }
     /// ```
     pub async fn start(
@@ -88,6 +114,7 @@ impl BlobEmulator {
         store: StoreHandle,
         events: Option<EventPublisher>,
     ) -> Result<Self> {
+        cfg.validate()?;
         let mut keys = HashMap::new();
         for a in &cfg.accounts {
             let key = crate::util::decode_key(&a.key).map_err(|_| {
@@ -118,7 +145,11 @@ impl BlobEmulator {
             base_url: OnceLock::new(),
         });
         let handler_svc = svc.clone();
-        let server = serve("blob", addr, move |req, peer| {
+        let options = ServeOptions {
+            limits: svc.cfg.limits.clone(),
+            busy: router::server_busy,
+        };
+        let server = serve("blob", addr, options, move |req, peer| {
             router::handle(handler_svc.clone(), req, peer)
         })
         .await?;
@@ -126,38 +157,23 @@ impl BlobEmulator {
         Ok(Self { server })
     }
 
-    /// The bound address.
-    ///
-    /// ```no_run
-    /// # fn f(b: &emulator::blob::BlobEmulator) { println!("{}", b.addr()); }
-    /// ```
+    /// The bound address (127.0.0.1 and the configured or picked port).
     pub fn addr(&self) -> SocketAddr {
         self.server.addr
     }
 
     /// `http://127.0.0.1:<port>`.
-    ///
-    /// ```no_run
-    /// # fn f(b: &emulator::blob::BlobEmulator) { assert!(b.url().starts_with("http://")); }
-    /// ```
     pub fn url(&self) -> String {
         format!("http://{}", self.server.addr)
     }
 
     /// `http://127.0.0.1:<port>/<account>`: the account URL the SDKs take.
-    ///
-    /// ```no_run
-    /// # fn f(b: &emulator::blob::BlobEmulator) { let _ = b.account_url("devstoreaccount1"); }
-    /// ```
     pub fn account_url(&self, account: &str) -> String {
         format!("http://{}/{}", self.server.addr, account)
     }
 
-    /// A connection string for the SDKs (`DefaultEndpointsProtocol=http;AccountName=...;BlobEndpoint=...`).
-    ///
-    /// ```no_run
-    /// # fn f(b: &emulator::blob::BlobEmulator) { let _ = b.connection_string("devstoreaccount1", emulator::DEV_ACCOUNT_KEY); }
-    /// ```
+    /// A connection string for the SDKs (`DefaultEndpointsProtocol=http;AccountName=...;BlobEndpoint=...`;
+    /// checked in the example of [`crate::Emulators::connection_strings`]).
     pub fn connection_string(&self, account: &str, key: &str) -> String {
         format!(
             "DefaultEndpointsProtocol=http;AccountName={account};AccountKey={key};BlobEndpoint={};",
@@ -165,11 +181,7 @@ impl BlobEmulator {
         )
     }
 
-    /// Stop serving and wait until the listener is closed.
-    ///
-    /// ```no_run
-    /// # async fn f(b: emulator::blob::BlobEmulator) { b.shutdown().await; }
-    /// ```
+    /// Stop serving and wait until the listener is closed (see [`crate::Emulators::shutdown`]).
     pub async fn shutdown(self) {
         self.server.shutdown().await;
     }

@@ -11,8 +11,9 @@ use hyper::body::Incoming;
 
 use super::auth::{authenticate, AuthInput, Grant};
 use super::error::{BlobError, BlobResult};
-use super::{blobs, containers, listing, BlobService, DEFAULT_VERSION};
-use crate::server::{http_date_now, read_body, BodyError, Resp};
+use super::operation::{run, select};
+use super::{BlobService, DEFAULT_VERSION};
+use crate::server::{declared_length, http_date_now, read_body, BodyError, Resp};
 
 /// One parsed, authenticated request.
 pub(crate) struct Ctx {
@@ -108,6 +109,22 @@ pub(crate) fn error_response(e: &BlobError, is_head: bool) -> Resp {
         .unwrap_or_else(|_| http::Response::new(Full::new(Bytes::new())))
 }
 
+/// The 503 for connections past `blob.limits.max_connections`.
+pub(crate) fn server_busy() -> Resp {
+    let e = BlobError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "ServerBusy",
+        "The server is currently unable to receive requests: too many open connections (blob.limits.max_connections). Please retry your request.",
+    );
+    let mut resp = error_response(&e, false);
+    let h = resp.headers_mut();
+    if let Ok(id) = HeaderValue::from_str(&crate::util::new_id()) {
+        h.insert("x-ms-request-id", id);
+    }
+    h.insert("connection", HeaderValue::from_static("close"));
+    resp
+}
+
 fn invalid_uri(why: &str) -> BlobError {
     BlobError::new(
         StatusCode::BAD_REQUEST,
@@ -173,12 +190,7 @@ async fn route(
             Some(b)
         }
     };
-    let mut query = BTreeMap::new();
-    if let Some(q) = parts.uri.query() {
-        for (k, v) in url::form_urlencoded::parse(q.as_bytes()) {
-            query.insert(k.into_owned(), v.into_owned());
-        }
-    }
+    let query = parse_query(parts.uri.query())?;
     let key = svc.keys.get(&account).cloned().ok_or_else(|| {
         BlobError::new(
             StatusCode::NOT_FOUND,
@@ -199,31 +211,40 @@ async fn route(
         max_skew_secs: svc.cfg.max_clock_skew_secs,
         now: crate::util::now_unix(),
     })?;
+    // Decide the operation and refuse an oversized body from the head alone, before reading.
+    let op = select(&parts.method, container.is_some(), blob.is_some(), &query)?;
     let limit = svc.cfg.max_body_bytes;
-    let declared = parts
-        .headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(0);
     let too_large = || {
         BlobError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "RequestBodyTooLarge",
             format!("The request body is too large and exceeds the maximum permissible limit of {limit} bytes; upload in blocks (Put Block + Put Block List)."),
         )
+        .with_detail("MaxLimit", &limit.to_string())
     };
-    if declared > limit as u64 {
-        return Err(too_large());
-    }
-    let body = read_body(body, limit).await.map_err(|e| match e {
-        BodyError::TooLarge => too_large(),
-        BodyError::Io(e) => BlobError::new(
-            StatusCode::BAD_REQUEST,
-            "InvalidInput",
-            format!("The request body could not be read: {e}"),
-        ),
-    })?;
+    let body = if op.takes_body() {
+        let deadline = svc.cfg.limits.body_read_timeout();
+        read_body(&parts.headers, body, limit, deadline)
+            .await
+            .map_err(|e| match e {
+                BodyError::TooLarge => too_large(),
+                BodyError::Timeout(d) => BlobError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "RequestTimeout",
+                    format!("The request body did not arrive within {} ms (blob.limits.body_read_timeout_ms).", d.as_millis()),
+                ),
+                BodyError::Io(e) => BlobError::new(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidInput",
+                    format!("The request body could not be read: {e}"),
+                ),
+            })?
+    } else {
+        if declared_length(&parts.headers).is_some_and(|n| n > limit as u64) {
+            return Err(too_large());
+        }
+        Bytes::new()
+    };
     let ctx = Ctx {
         svc,
         method: parts.method,
@@ -236,127 +257,24 @@ async fn route(
         grant,
         request_id: request_id.to_string(),
     };
-    dispatch(ctx).await
+    run(op, ctx).await
 }
 
-fn unsupported_verb(m: &Method) -> BlobError {
-    BlobError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "UnsupportedHttpVerb",
-        format!("The resource doesn't support the specified HTTP verb {m}."),
-    )
-}
-
-fn unknown_comp(comp: &str) -> BlobError {
-    BlobError::invalid_query(
-        "comp",
-        &format!("comp=`{comp}` is not a Blob service operation here"),
-    )
-}
-
-async fn dispatch(ctx: Ctx) -> BlobResult<Resp> {
-    let comp = ctx.q("comp").unwrap_or("").to_string();
-    let restype = ctx.q("restype").unwrap_or("").to_string();
-    let m = ctx.method.clone();
-    if ctx.container.is_none() {
-        return match (m.as_str(), restype.as_str(), comp.as_str()) {
-            ("GET", "", "list") => listing::list_containers(ctx).await,
-            (_, "service", "properties") => Err(BlobError::not_implemented(
-                "Get/Set Blob Service Properties (restype=service&comp=properties)",
-            )),
-            (_, "service", "stats") => Err(BlobError::not_implemented(
-                "Get Blob Service Stats (comp=stats)",
-            )),
-            (_, "service", "userdelegationkey") => {
-                Err(BlobError::not_implemented("Get User Delegation Key"))
-            }
-            (_, "account", "properties") => {
-                Err(BlobError::not_implemented("Get Account Information"))
-            }
-            (_, _, "blobs") => Err(BlobError::not_implemented(
-                "Find Blobs by Tags (comp=blobs)",
-            )),
-            (_, _, "batch") => Err(BlobError::not_implemented("Blob Batch (comp=batch)")),
-            ("GET", _, "") => Err(BlobError::invalid_query(
-                "comp",
-                "listing containers needs comp=list",
-            )),
-            (_, _, "list") => Err(unsupported_verb(&m)),
-            (_, _, c) if !c.is_empty() => Err(unknown_comp(c)),
-            _ => Err(unsupported_verb(&m)),
-        };
-    }
-    if ctx.blob.is_none() {
-        if restype != "container" {
+/// The query parameters with lower-case names (Azure's canonicalized resource lowercases them,
+/// so dispatch and signature see the same names). A name given twice is refused: the
+/// signature would cover both values and dispatch only one.
+fn parse_query(raw: Option<&str>) -> BlobResult<BTreeMap<String, String>> {
+    let mut query = BTreeMap::new();
+    for (k, v) in url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+        let name = k.to_ascii_lowercase();
+        if query.insert(name.clone(), v.into_owned()).is_some() {
             return Err(BlobError::invalid_query(
-                "restype",
-                "container operations need restype=container (or add a blob name to the path)",
+                &name,
+                "the parameter is given more than once (names are not case-sensitive)",
             ));
         }
-        return match (m.as_str(), comp.as_str()) {
-            ("PUT", "") => containers::create(ctx).await,
-            ("DELETE", "") => containers::delete(ctx).await,
-            ("GET" | "HEAD", "" | "metadata") => containers::properties(ctx).await,
-            ("PUT", "metadata") => containers::set_metadata(ctx).await,
-            ("GET", "list") => listing::list_blobs(ctx).await,
-            (_, "acl") => Err(BlobError::not_implemented(
-                "Get/Set Container ACL (comp=acl)",
-            )),
-            (_, "lease") => Err(BlobError::not_implemented("Lease Container (comp=lease)")),
-            (_, "undelete") => Err(BlobError::not_implemented(
-                "Restore Container (comp=undelete)",
-            )),
-            (_, "rename") => Err(BlobError::not_implemented("Rename Container (comp=rename)")),
-            (_, "batch") => Err(BlobError::not_implemented("Blob Batch (comp=batch)")),
-            (_, "blobs") => Err(BlobError::not_implemented(
-                "Find Blobs by Tags in Container (comp=blobs)",
-            )),
-            (_, "immutableStorageWithVersioning") => {
-                Err(BlobError::not_implemented("Container immutability"))
-            }
-            (_, "" | "metadata" | "list") => Err(unsupported_verb(&m)),
-            (_, c) => Err(unknown_comp(c)),
-        };
     }
-    if ctx.q("snapshot").is_some() {
-        return Err(BlobError::not_implemented("Blob snapshots (snapshot=)"));
-    }
-    if ctx.q("versionid").is_some() {
-        return Err(BlobError::not_implemented("Blob versions (versionid=)"));
-    }
-    match (m.as_str(), comp.as_str()) {
-        ("PUT", "") => blobs::put_blob(ctx).await,
-        ("PUT", "block") => blobs::put_block(ctx).await,
-        ("PUT", "blocklist") => blobs::put_block_list(ctx).await,
-        ("GET", "blocklist") => blobs::get_block_list(ctx).await,
-        ("GET" | "HEAD", "") => blobs::get_blob(ctx).await,
-        ("GET" | "HEAD", "metadata") => blobs::get_metadata(ctx).await,
-        ("PUT", "metadata") => blobs::set_metadata(ctx).await,
-        ("PUT", "properties") => blobs::set_properties(ctx).await,
-        ("DELETE", "") => blobs::delete_blob(ctx).await,
-        (_, "lease") => Err(BlobError::not_implemented("Lease Blob (comp=lease)")),
-        (_, "snapshot") => Err(BlobError::not_implemented("Snapshot Blob (comp=snapshot)")),
-        (_, "copy") => Err(BlobError::not_implemented("Abort Copy Blob (comp=copy)")),
-        (_, "tags") => Err(BlobError::not_implemented("Get/Set Blob Tags (comp=tags)")),
-        (_, "tier") => Err(BlobError::not_implemented("Set Blob Tier (comp=tier)")),
-        (_, "undelete") => Err(BlobError::not_implemented("Undelete Blob (comp=undelete)")),
-        (_, "appendblock" | "seal") => Err(BlobError::not_implemented(
-            "Append blobs (comp=appendblock/seal)",
-        )),
-        (_, "page" | "pagelist") => Err(BlobError::not_implemented(
-            "Page blobs (comp=page/pagelist)",
-        )),
-        (_, "expiry") => Err(BlobError::not_implemented("Set Blob Expiry (comp=expiry)")),
-        (_, "immutabilityPolicies" | "legalhold") => Err(BlobError::not_implemented(
-            "Blob immutability and legal hold",
-        )),
-        (_, "incrementalcopy") => Err(BlobError::not_implemented("Incremental Copy Blob")),
-        (_, "query") => Err(BlobError::not_implemented(
-            "Query Blob Contents (comp=query)",
-        )),
-        (_, "" | "block" | "blocklist" | "metadata" | "properties") => Err(unsupported_verb(&m)),
-        (_, c) => Err(unknown_comp(c)),
-    }
+    Ok(query)
 }
 
 /// Start a response with the given status.

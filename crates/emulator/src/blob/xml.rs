@@ -38,9 +38,34 @@ pub(crate) enum BlockKind {
     Latest,
 }
 
-/// Parse `<BlockList><Latest>id</Latest>...</BlockList>`.
-pub(crate) fn parse_block_list(body: &[u8]) -> Result<Vec<(BlockKind, String)>, String> {
-    let text = std::str::from_utf8(body).map_err(|_| "the block list is not UTF-8".to_string())?;
+/// Why a block list was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum BlockListError {
+    /// Not a well-formed `<BlockList>` document.
+    Syntax(String),
+    /// More than the allowed number of entries (parsing stopped there).
+    TooLong,
+}
+
+impl From<String> for BlockListError {
+    fn from(s: String) -> Self {
+        BlockListError::Syntax(s)
+    }
+}
+
+impl From<&str> for BlockListError {
+    fn from(s: &str) -> Self {
+        BlockListError::Syntax(s.to_string())
+    }
+}
+
+/// Parse `<BlockList><Latest>id</Latest>...</BlockList>`, stopping with
+/// [`BlockListError::TooLong`] as soon as it names more than `max_entries` blocks.
+pub(crate) fn parse_block_list(
+    body: &[u8],
+    max_entries: usize,
+) -> Result<Vec<(BlockKind, String)>, BlockListError> {
+    let text = std::str::from_utf8(body).map_err(|_| "the block list is not UTF-8")?;
     let mut reader = Reader::from_str(text);
     reader.config_mut().trim_text(true);
     let mut out = Vec::new();
@@ -57,7 +82,9 @@ pub(crate) fn parse_block_list(body: &[u8]) -> Result<Vec<(BlockKind, String)>, 
                 match (depth, name) {
                     (1, "BlockList") => saw_root = true,
                     (1, other) => {
-                        return Err(format!("the root element must be BlockList, not {other}"))
+                        return Err(
+                            format!("the root element must be BlockList, not {other}").into()
+                        )
                     }
                     (2, "Committed") => current = Some(BlockKind::Committed),
                     (2, "Uncommitted") => current = Some(BlockKind::Uncommitted),
@@ -65,7 +92,8 @@ pub(crate) fn parse_block_list(body: &[u8]) -> Result<Vec<(BlockKind, String)>, 
                     (2, other) => {
                         return Err(format!(
                             "unexpected element {other}; expected Committed, Uncommitted or Latest"
-                        ))
+                        )
+                        .into())
                     }
                     _ => return Err("block ids must be text, not nested elements".into()),
                 }
@@ -77,7 +105,7 @@ pub(crate) fn parse_block_list(body: &[u8]) -> Result<Vec<(BlockKind, String)>, 
                 if depth == 0 && name == "BlockList" {
                     saw_root = true;
                 } else {
-                    return Err(format!("empty element {name} in the block list"));
+                    return Err(format!("empty element {name} in the block list").into());
                 }
             }
             Ok(Event::Text(t)) => {
@@ -104,15 +132,20 @@ pub(crate) fn parse_block_list(body: &[u8]) -> Result<Vec<(BlockKind, String)>, 
                         };
                         match code.and_then(char::from_u32) {
                             Some(c) => value.push(c),
-                            None => return Err(format!("bad character reference &{other};")),
+                            None => return Err(format!("bad character reference &{other};").into()),
                         }
                     }
-                    other => return Err(format!("unknown entity &{other}; in the block list")),
+                    other => {
+                        return Err(format!("unknown entity &{other}; in the block list").into())
+                    }
                 }
             }
             Ok(Event::End(_)) => {
                 if depth == 2 {
                     if let Some(kind) = current.take() {
+                        if out.len() == max_entries {
+                            return Err(BlockListError::TooLong);
+                        }
                         out.push((kind, value.trim().to_string()));
                     }
                 }
@@ -120,7 +153,7 @@ pub(crate) fn parse_block_list(body: &[u8]) -> Result<Vec<(BlockKind, String)>, 
             }
             Ok(Event::Eof) => break,
             Ok(_) => {}
-            Err(e) => return Err(format!("the block list is not well-formed XML: {e}")),
+            Err(e) => return Err(format!("the block list is not well-formed XML: {e}").into()),
         }
     }
     if !saw_root {
@@ -136,7 +169,7 @@ mod tests {
     #[test]
     fn parses_python_sdk_block_list() {
         let body = b"<?xml version='1.0' encoding='utf-8'?>\n<BlockList><Latest>QUFB</Latest><Committed>QkJC</Committed><Uncommitted>Q0&#67;D</Uncommitted></BlockList>";
-        let got = parse_block_list(body).expect("valid block list");
+        let got = parse_block_list(body, 3).expect("valid block list");
         assert_eq!(
             got,
             vec![
@@ -149,9 +182,16 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        assert!(parse_block_list(b"<Nope/>").is_err());
-        assert!(parse_block_list(b"not xml").is_err());
-        assert!(parse_block_list(b"<BlockList><Foo>x</Foo></BlockList>").is_err());
+        assert!(parse_block_list(b"<Nope/>", 10).is_err());
+        assert!(parse_block_list(b"not xml", 10).is_err());
+        assert!(parse_block_list(b"<BlockList><Foo>x</Foo></BlockList>", 10).is_err());
+    }
+
+    #[test]
+    fn stops_at_the_entry_limit() {
+        let body = b"<BlockList><Latest>QQ==</Latest><Latest>QQ==</Latest></BlockList>";
+        assert_eq!(parse_block_list(body, 1), Err(BlockListError::TooLong));
+        assert_eq!(parse_block_list(body, 2).map(|v| v.len()), Ok(2));
     }
 
     #[test]

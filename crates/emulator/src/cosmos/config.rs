@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use crate::limits::ServerLimits;
+
 /// The public, documented key of Microsoft's Cosmos DB emulator. Anyone may use it; it only
 /// protects local emulators.
 pub const EMULATOR_MASTER_KEY: &str =
@@ -22,7 +24,16 @@ pub const EMULATOR_MASTER_KEY: &str =
 /// "#).unwrap();
 /// assert_eq!(cfg.account_name, "localcosmos");
 /// ```
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+///
+/// `Debug` shows the keys as `<redacted>`:
+///
+/// ```
+/// let cfg = emulator::cosmos::CosmosConfig { secondary_key: Some("c2Vjb25k".into()), ..Default::default() };
+/// let shown = format!("{cfg:?}");
+/// assert!(!shown.contains(emulator::cosmos::EMULATOR_MASTER_KEY) && !shown.contains("c2Vjb25k"));
+/// assert!(shown.contains("<redacted>") && shown.contains("localhost"));
+/// ```
+#[derive(Clone, Deserialize, PartialEq, Eq)]
 #[serde(default, deny_unknown_fields)]
 pub struct CosmosConfig {
     /// Account name reported by `GET /` (the database account `id`).
@@ -35,6 +46,24 @@ pub struct CosmosConfig {
     pub data_dir: Option<PathBuf>,
     /// How far `x-ms-date` may lie in the past or future, in seconds (Azure uses 15 minutes).
     pub max_clock_skew_secs: u64,
+    /// Timeouts and connection cap of the server (`[emulators.cosmos.settings.limits]`).
+    pub limits: ServerLimits,
+}
+
+impl std::fmt::Debug for CosmosConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CosmosConfig")
+            .field("account_name", &self.account_name)
+            .field("master_key", &"<redacted>")
+            .field(
+                "secondary_key",
+                &self.secondary_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("data_dir", &self.data_dir)
+            .field("max_clock_skew_secs", &self.max_clock_skew_secs)
+            .field("limits", &self.limits)
+            .finish()
+    }
 }
 
 impl Default for CosmosConfig {
@@ -45,6 +74,7 @@ impl Default for CosmosConfig {
             secondary_key: None,
             data_dir: None,
             max_clock_skew_secs: 15 * 60,
+            limits: ServerLimits::default(),
         }
     }
 }

@@ -14,11 +14,12 @@ use crate::store::{MemoryStore, RedbStore, Store};
 
 /// A running Cosmos DB emulator.
 ///
-/// ```no_run
-/// # async fn demo() -> Result<(), emulator::cosmos::Error> {
+/// ```
 /// use emulator::cosmos::{CosmosConfig, CosmosEmulator};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), emulator::cosmos::Error> {
 /// let emu = CosmosEmulator::start(CosmosConfig::default(), "127.0.0.1:0".parse().unwrap()).await?;
-/// println!("Cosmos emulator at {}", emu.url()); // e.g. http://127.0.0.1:41234
+/// assert_ne!(emu.addr().port(), 0); // the port the OS picked
+/// assert_eq!(emu.url(), format!("http://127.0.0.1:{}", emu.addr().port()));
 /// emu.shutdown().await;
 /// # Ok(()) }
 /// ```
@@ -33,17 +34,28 @@ impl CosmosEmulator {
     /// Binds `addr` (port 0 picks a free port), opens the store (redb under
     /// `config.data_dir`, or memory) and starts serving.
     ///
-    /// ```no_run
-    /// # async fn demo() -> Result<(), emulator::cosmos::Error> {
-    /// let cfg = emulator::cosmos::CosmosConfig { data_dir: Some("/tmp/cosmos".into()), ..Default::default() };
-    /// let emu = emulator::cosmos::CosmosEmulator::start(cfg, "127.0.0.1:8081".parse().unwrap()).await?;
-    /// # emu.shutdown().await; Ok(()) }
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let dir = tempfile::tempdir()?;
+    /// let cfg = emulator::cosmos::CosmosConfig { data_dir: Some(dir.path().into()), ..Default::default() };
+    /// let emu = emulator::cosmos::CosmosEmulator::start(cfg.clone(), "127.0.0.1:0".parse()?).await?;
+    /// assert!(dir.path().join("emulator.redb").exists());
+    /// emu.shutdown().await;
+    /// // A key that is not base64 is refused before anything is bound.
+    /// let bad = emulator::cosmos::CosmosConfig { master_key: "not base64!".into(), ..cfg };
+    /// let err = emulator::cosmos::CosmosEmulator::start(bad, "127.0.0.1:0".parse()?).await.unwrap_err();
+    /// assert!(matches!(err, emulator::cosmos::Error::InvalidMasterKey));
+    /// # Ok(()) }
     /// ```
     pub async fn start(config: CosmosConfig, addr: SocketAddr) -> Result<CosmosEmulator, Error> {
         let keys = MasterKeys::new(
             std::iter::once(config.master_key.as_str()).chain(config.secondary_key.as_deref()),
         )
         .ok_or(Error::InvalidMasterKey)?;
+        config
+            .limits
+            .validate("cosmos.settings.limits")
+            .map_err(Error::from)?;
         // The shared store layer: `<data_dir>/emulator.redb` (table `cosmos_kv`), or memory.
         let store: Arc<dyn Store> = match &config.data_dir {
             Some(dir) => {
@@ -64,9 +76,14 @@ impl CosmosEmulator {
             skew: Duration::from_secs(config.max_clock_skew_secs),
             account: config.account_name.clone(),
             url: format!("http://{addr}"),
+            limits: config.limits.clone(),
         });
         let handler_state = state.clone();
-        let server = listener.serve(move |req, _peer| {
+        let options = server::ServeOptions {
+            limits: config.limits.clone(),
+            busy: crate::cosmos::http::server_busy,
+        };
+        let server = listener.serve(options, move |req, _peer| {
             let state = handler_state.clone();
             async move {
                 match crate::cosmos::http::serve(state, req).await {
@@ -83,36 +100,18 @@ impl CosmosEmulator {
         })
     }
 
-    /// The bound address.
-    ///
-    /// ```no_run
-    /// # async fn demo(emu: emulator::cosmos::CosmosEmulator) {
-    /// assert_ne!(emu.addr().port(), 0);
-    /// # }
-    /// ```
+    /// The bound address (see the example of [`CosmosEmulator`]).
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
     /// The account endpoint, `http://<addr>` without a trailing slash.
-    ///
-    /// ```no_run
-    /// # async fn demo(emu: emulator::cosmos::CosmosEmulator) {
-    /// assert!(emu.url().starts_with("http://127.0.0.1:"));
-    /// # }
-    /// ```
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
     /// Stops accepting, drops open connections and closes the store (so the same data
-    /// directory can be opened again).
-    ///
-    /// ```no_run
-    /// # async fn demo(emu: emulator::cosmos::CosmosEmulator) {
-    /// emu.shutdown().await;
-    /// # }
-    /// ```
+    /// directory can be opened again; `tests/cosmos_persistence.rs` restarts on one).
     pub async fn shutdown(mut self) {
         if let Some(server) = self.server.take() {
             server.shutdown().await;

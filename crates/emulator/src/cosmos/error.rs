@@ -35,6 +35,9 @@ pub enum Error {
         "Cosmos emulator storage error: {0}; if the data file is corrupt, move it away and restart"
     )]
     Storage(String),
+    /// A setting is out of range.
+    #[error("invalid Cosmos DB emulator settings: {0}")]
+    Config(String),
     /// A stored record could not be decoded.
     #[error("Cosmos emulator storage holds an unreadable record ({0}); move the data directory away and restart")]
     Corrupt(String),
@@ -46,6 +49,7 @@ impl From<crate::Error> for Error {
         match e {
             crate::Error::Bind { addr, source, .. } => Error::Bind { addr, source },
             crate::Error::DataDir { path, reason } => Error::DataDir { path, reason },
+            crate::Error::Config(m) => Error::Config(m),
             other => Error::Storage(other.to_string()),
         }
     }

@@ -6,11 +6,21 @@
 //! exactly. State lives in the emulators' shared store: memory, or
 //! `<data_dir>/emulator.redb` when `data_dir` is set.
 //!
-//! ```no_run
-//! # async fn demo() -> Result<(), emulator::cosmos::Error> {
-//! use emulator::cosmos::{CosmosConfig, CosmosEmulator};
-//! let emu = CosmosEmulator::start(CosmosConfig::default(), "127.0.0.1:8081".parse().unwrap()).await?;
-//! // point an SDK at emu.url() with key emulator::cosmos::EMULATOR_MASTER_KEY
+//! ```
+//! use emulator::cosmos::{auth::authorization_header, CosmosConfig, CosmosEmulator, EMULATOR_MASTER_KEY};
+//! use tokio::io::{AsyncReadExt, AsyncWriteExt};
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let emu = CosmosEmulator::start(CosmosConfig::default(), "127.0.0.1:0".parse()?).await?;
+//! // Read the database account, signed with the master key as the SDKs sign it.
+//! let date = httpdate::fmt_http_date(std::time::SystemTime::now());
+//! let auth = authorization_header(EMULATOR_MASTER_KEY, "GET", "", "", &date).expect("valid key");
+//! let mut conn = tokio::net::TcpStream::connect(emu.addr()).await?;
+//! let request = format!("GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\nx-ms-date: {date}\r\nauthorization: {auth}\r\n\r\n");
+//! conn.write_all(request.as_bytes()).await?;
+//! let mut reply = String::new();
+//! conn.read_to_string(&mut reply).await?;
+//! assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+//! assert!(reply.contains(r#""id":"localhost""#), "the account_name setting: {reply}");
 //! emu.shutdown().await;
 //! # Ok(()) }
 //! ```
@@ -38,8 +48,14 @@ use crate::Result;
 
 /// A running Cosmos DB emulator started by [`crate::Emulators`].
 ///
-/// ```no_run
-/// # fn f(c: &emulator::CosmosHandle) { println!("{}", c.url()); }
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> emulator::Result<()> {
+/// let emus = emulator::Emulators::start(emulator::EmulatorsConfig::default().with_free_ports()).await?;
+/// let cosmos = emus.cosmos().expect("enabled by default");
+/// assert_eq!(cosmos.url(), format!("http://{}", cosmos.addr()));
+/// assert_eq!(cosmos.inner().addr(), cosmos.addr());
+/// emus.shutdown().await;
+/// # Ok(()) }
 /// ```
 pub struct CosmosHandle {
     inner: CosmosEmulator,
@@ -55,37 +71,21 @@ impl std::fmt::Debug for CosmosHandle {
 
 impl CosmosHandle {
     /// The bound address.
-    ///
-    /// ```no_run
-    /// # fn f(c: &emulator::CosmosHandle) { println!("{}", c.addr()); }
-    /// ```
     pub fn addr(&self) -> SocketAddr {
         self.inner.addr()
     }
 
-    /// The endpoint URL clients use.
-    ///
-    /// ```no_run
-    /// # fn f(c: &emulator::CosmosHandle) { println!("{}", c.url()); }
-    /// ```
+    /// The endpoint URL clients use (`http://<addr>`).
     pub fn url(&self) -> String {
         self.inner.url()
     }
 
     /// The underlying emulator.
-    ///
-    /// ```no_run
-    /// # fn f(c: &emulator::CosmosHandle) { let _ = c.inner(); }
-    /// ```
     pub fn inner(&self) -> &CosmosEmulator {
         &self.inner
     }
 
-    /// Stop it.
-    ///
-    /// ```no_run
-    /// # async fn f(c: emulator::CosmosHandle) { c.shutdown().await; }
-    /// ```
+    /// Stop it and close its store (see [`CosmosEmulator::shutdown`]).
     pub async fn shutdown(self) {
         self.inner.shutdown().await;
     }

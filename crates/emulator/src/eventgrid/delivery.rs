@@ -8,17 +8,18 @@ use http::{Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use serde_json::{json, Value};
 
-use super::schema::{render, Event};
+use super::pending::Pending;
+use super::schema::render;
 use super::{Core, DeadLetter, Subscription};
 use crate::config::DeliverySchema;
 use crate::store::{Op, Table};
 
 /// One failed attempt.
-struct Failure {
-    status: Option<u16>,
-    reason: String,
+pub(super) struct Failure {
+    pub status: Option<u16>,
+    pub reason: String,
     /// Azure does not retry 400, 403 and 413: dead-letter at once.
-    fatal: bool,
+    pub fatal: bool,
 }
 
 struct Reply {
@@ -233,10 +234,18 @@ async fn attempt(
     })
 }
 
-/// Deliver one event to one subscription, retrying, then dead-lettering.
-pub(super) async fn deliver(core: Arc<Core>, sub: Arc<Subscription>, topic: String, ev: Event) {
+/// Deliver one pending event to one subscription, retrying, then dead-lettering; the pending
+/// record under `key` is updated after each failure and removed at the end. On shutdown it
+/// stays, and the next start resumes it.
+pub(super) async fn deliver(
+    core: Arc<Core>,
+    sub: Arc<Subscription>,
+    key: String,
+    mut rec: Pending,
+) {
+    let topic = rec.topic.clone();
     let topic_id = Core::topic_id(&topic);
-    let value = render(&ev, sub.cfg.schema, &topic_id);
+    let value = render(&rec.event, sub.cfg.schema, &topic_id);
     let data_version = value
         .get("dataVersion")
         .and_then(Value::as_str)
@@ -248,7 +257,7 @@ pub(super) async fn deliver(core: Arc<Core>, sub: Arc<Subscription>, topic: Stri
     };
     let mut stop = core.stop.clone();
     let max = core.retry.max_attempts.max(1);
-    let mut n = 1;
+    let mut n = (rec.attempts + 1).min(max);
     loop {
         if *stop.borrow() {
             return;
@@ -260,15 +269,18 @@ pub(super) async fn deliver(core: Arc<Core>, sub: Arc<Subscription>, topic: Stri
         let failure = match result {
             Ok(()) => {
                 tracing::debug!(subscription = %sub.cfg.name, topic, attempt = n, "event delivered");
+                finish(&core, vec![Pending::done(&key)]).await;
                 return;
             }
             Err(f) => f,
         };
         tracing::debug!(subscription = %sub.cfg.name, topic, attempt = n, reason = %failure.reason, "delivery failed");
         if failure.fatal || n >= max {
-            dead_letter(&core, &sub, &topic, value, failure, n).await;
+            dead_letter(&core, &sub.cfg.name, &topic, value, failure, n, &key).await;
             return;
         }
+        rec.attempts = n;
+        finish(&core, vec![rec.put(&key)]).await;
         let wait = core.retry.backoff(n);
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
@@ -278,17 +290,26 @@ pub(super) async fn deliver(core: Arc<Core>, sub: Arc<Subscription>, topic: Stri
     }
 }
 
-async fn dead_letter(
+/// Commit bookkeeping of a delivery; a failure is logged (the event may be delivered again).
+async fn finish(core: &Core, ops: Vec<Op>) {
+    if let Err(e) = core.store.commit(ops).await {
+        tracing::error!(error = %e, "could not update a pending delivery");
+    }
+}
+
+/// Store a dead letter and drop the pending record under `key`, in one commit.
+pub(super) async fn dead_letter(
     core: &Core,
-    sub: &Subscription,
+    subscription: &str,
     topic: &str,
     event: Value,
     f: Failure,
     attempts: u32,
+    key: &str,
 ) {
     let dl = DeadLetter {
         topic: topic.to_string(),
-        subscription: sub.cfg.name.clone(),
+        subscription: subscription.to_string(),
         event,
         reason: f.reason,
         delivery_attempts: attempts,
@@ -296,15 +317,18 @@ async fn dead_letter(
         dead_lettered_at: crate::util::rfc3339_now(),
     };
     tracing::warn!(subscription = %dl.subscription, topic, reason = %dl.reason, "event dead-lettered");
-    let key = format!("{topic}/{:020}", crate::util::next_stamp());
+    let dl_key = format!("{topic}/{:020}", crate::util::next_stamp());
     let value = serde_json::to_vec(&dl).unwrap_or_default();
     if let Err(e) = core
         .store
-        .commit(vec![Op::Put {
-            table: Table::DeadLetters,
-            key,
-            value,
-        }])
+        .commit(vec![
+            Op::Put {
+                table: Table::DeadLetters,
+                key: dl_key,
+                value,
+            },
+            Pending::done(key),
+        ])
         .await
     {
         tracing::error!(error = %e, "could not store a dead letter");

@@ -1,10 +1,14 @@
 //! EventGrid emulator: topics with keys, publish (EventGrid schema and CloudEvents 1.0), webhook
 //! subscriptions with the validation handshakes, retries with back-off and dead letters.
 
+mod allowed_hosts;
 pub mod auth;
 mod delivery;
+mod pending;
 mod router;
 mod schema;
+
+pub use allowed_hosts::endpoint_allowed;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -21,7 +25,7 @@ use serde_json::Value;
 use tokio::sync::watch;
 
 use crate::config::{EventGridConfig, RetryConfig, SubscriptionConfig, TopicConfig};
-use crate::server::{serve, ServerTask};
+use crate::server::{serve, ServeOptions, ServerTask};
 use crate::store::{Op, StoreHandle, Table};
 use crate::{Error, Result};
 
@@ -102,6 +106,8 @@ pub(crate) struct Core {
     pub base_url: OnceLock<String>,
     pub stop: watch::Receiver<bool>,
     pub egcfg: EventGridConfig,
+    /// One clone per running delivery task, so that shutdown can wait for them.
+    pub in_flight: Arc<()>,
 }
 
 impl Core {
@@ -124,23 +130,97 @@ impl Core {
         }
     }
 
-    /// Fan accepted events out to matching subscriptions (asynchronously).
-    pub fn dispatch(self: &Arc<Self>, topic: &str, events: Vec<Event>) {
+    /// Fan accepted events out to matching subscriptions: every (event, subscription) pair is
+    /// stored as pending in one commit, then delivered in the background. `Err`: nothing was
+    /// stored and nothing will be delivered.
+    pub async fn dispatch(self: &Arc<Self>, topic: &str, events: Vec<Event>) -> Result<()> {
         let subs: Vec<_> = self
             .subs_snapshot()
             .into_iter()
             .filter(|s| s.cfg.topic == topic)
             .collect();
+        let mut jobs = Vec::new();
         for ev in events {
             for s in subs.iter().filter(|s| s.matches(&ev)) {
-                tokio::spawn(delivery::deliver(
-                    self.clone(),
-                    s.clone(),
-                    topic.to_string(),
-                    ev.clone(),
-                ));
+                let (key, rec) = pending::Pending::new(topic, &s.cfg.name, ev.clone());
+                jobs.push((s.clone(), key, rec));
             }
         }
+        self.store
+            .commit(jobs.iter().map(|(_, key, rec)| rec.put(key)).collect())
+            .await?;
+        for (s, key, rec) in jobs {
+            self.spawn_delivery(s, key, rec);
+        }
+        Ok(())
+    }
+
+    fn spawn_delivery(
+        self: &Arc<Self>,
+        sub: Arc<Subscription>,
+        key: String,
+        rec: pending::Pending,
+    ) {
+        let token = self.in_flight.clone();
+        let core = self.clone();
+        tokio::spawn(async move {
+            delivery::deliver(core, sub, key, rec).await;
+            drop(token);
+        });
+    }
+
+    /// Restart the deliveries a previous run left pending. A record whose subscription is gone
+    /// becomes a dead letter.
+    async fn resume_pending(self: &Arc<Self>) -> Result<()> {
+        let rows = self.store.scan_prefix(Table::PendingDeliveries, "").await?;
+        let subs = self.subs_snapshot();
+        let mut resumed = 0usize;
+        for (key, value) in rows {
+            let rec: pending::Pending = match serde_json::from_slice(&value) {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!(error = %e, key, "damaged pending delivery dropped");
+                    self.store
+                        .commit(vec![pending::Pending::done(&key)])
+                        .await?;
+                    continue;
+                }
+            };
+            match subs
+                .iter()
+                .find(|s| s.cfg.topic == rec.topic && s.cfg.name == rec.subscription)
+            {
+                Some(s) => {
+                    resumed += 1;
+                    self.spawn_delivery(s.clone(), key, rec);
+                }
+                None => {
+                    let failure = delivery::Failure {
+                        status: None,
+                        reason: format!(
+                            "the subscription `{}` no longer exists (the event was pending when the emulator stopped)",
+                            rec.subscription
+                        ),
+                        fatal: true,
+                    };
+                    let event = rec.event.value.clone();
+                    delivery::dead_letter(
+                        self,
+                        &rec.subscription,
+                        &rec.topic,
+                        event,
+                        failure,
+                        rec.attempts,
+                        &key,
+                    )
+                    .await;
+                }
+            }
+        }
+        if resumed > 0 {
+            tracing::info!(count = resumed, "pending EventGrid deliveries resumed");
+        }
+        Ok(())
     }
 
     pub async fn add_subscription(&self, cfg: SubscriptionConfig, persist: bool) -> Result<()> {
@@ -194,14 +274,9 @@ impl Core {
     }
 }
 
-/// Publishes events to a topic from inside the process (the Blob emulator's system topic).
-///
-/// ```no_run
-/// # fn f(p: emulator::eventgrid::EventPublisher) {
-/// p.publish_system("storage", vec![serde_json::json!({"id": "1", "subject": "/x",
-///     "eventType": "Custom.Event", "eventTime": "2024-01-01T00:00:00Z", "data": {}, "dataVersion": "1"})]);
-/// # }
-/// ```
+/// Publishes events to a topic from inside the process (the Blob emulator's system topic);
+/// obtained from [`EventGridEmulator::publisher`]. `tests/umbrella.rs` follows a BlobCreated
+/// event from a Put Blob to a webhook.
 #[derive(Clone)]
 pub struct EventPublisher {
     core: Arc<Core>,
@@ -214,13 +289,10 @@ impl std::fmt::Debug for EventPublisher {
 }
 
 impl EventPublisher {
-    /// Deliver EventGrid-schema events (trusted, not validated) to `topic`'s subscriptions.
-    /// Unknown topics are ignored with a warning.
-    ///
-    /// ```no_run
-    /// # fn f(p: emulator::eventgrid::EventPublisher) { p.publish_system("storage", vec![]); }
-    /// ```
-    pub fn publish_system(&self, topic: &str, events: Vec<Value>) {
+    /// Deliver EventGrid-schema events (trusted, not validated) to `topic`'s subscriptions;
+    /// they are stored as pending before this returns. Unknown topics are ignored with a
+    /// warning, as is a store failure.
+    pub async fn publish_system(&self, topic: &str, events: Vec<Value>) {
         if !self.core.topics.contains_key(topic) {
             tracing::warn!(topic, "system events for an unknown topic dropped");
             return;
@@ -242,19 +314,33 @@ impl EventPublisher {
                 value: v,
             })
             .collect();
-        self.core.dispatch(topic, evs);
+        if let Err(e) = self.core.dispatch(topic, evs).await {
+            tracing::error!(topic, error = %e, "system events could not be stored and were dropped");
+        }
     }
 }
 
 /// A running EventGrid emulator.
 ///
-/// ```no_run
-/// # async fn f() -> emulator::Result<()> {
+/// ```
+/// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let eg = emulator::eventgrid::EventGridEmulator::start(
 ///     emulator::EventGridConfig { port: 0, ..Default::default() },
 ///     emulator::store::StoreHandle::memory(),
 /// ).await?;
-/// println!("{}", eg.topic_endpoint("default"));
+/// assert_eq!(eg.topic_endpoint("default"), format!("{}/api/events", eg.url()));
+/// assert_eq!(eg.topic_endpoint("storage"), format!("{}/storage/api/events", eg.url()));
+/// // Publish one event with the topic key.
+/// let body = r#"[{"id":"1","subject":"/s","eventType":"A.B","eventTime":"2024-01-01T00:00:00Z","dataVersion":"1","data":{}}]"#;
+/// let request = format!(
+///     "POST /api/events?api-version=2018-01-01 HTTP/1.1\r\nhost: x\r\nconnection: close\r\naeg-sas-key: {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+///     emulator::DEV_TOPIC_KEY, body.len());
+/// let mut conn = tokio::net::TcpStream::connect(eg.addr()).await?;
+/// conn.write_all(request.as_bytes()).await?;
+/// let mut reply = String::new();
+/// conn.read_to_string(&mut reply).await?;
+/// assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
 /// eg.shutdown().await;
 /// # Ok(()) }
 /// ```
@@ -274,13 +360,20 @@ impl std::fmt::Debug for EventGridEmulator {
 
 impl EventGridEmulator {
     /// Start on `127.0.0.1:<cfg.port>`, with the configured subscriptions plus those added at
-    /// runtime earlier and kept in `store`.
+    /// runtime earlier and kept in `store`; deliveries a previous run left pending are resumed.
     ///
-    /// ```no_run
-    /// # async fn f() -> emulator::Result<()> {
-    /// let eg = emulator::eventgrid::EventGridEmulator::start(
-    ///     emulator::EventGridConfig { port: 0, ..Default::default() },
-    ///     emulator::store::StoreHandle::memory()).await?;
+    /// ```
+    /// use emulator::{eventgrid::EventGridEmulator, store::StoreHandle, EventGridConfig, SubscriptionConfig};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let dir = tempfile::tempdir()?;
+    /// let cfg = EventGridConfig { port: 0, ..Default::default() };
+    /// let eg = EventGridEmulator::start(cfg.clone(), StoreHandle::open_dir(dir.path())?).await?;
+    /// eg.add_subscription(SubscriptionConfig::new("hook", "default", "http://127.0.0.1:3000/hook")).await?;
+    /// eg.shutdown().await;
+    /// // Started again on the same data directory: the subscription is back.
+    /// let eg = EventGridEmulator::start(cfg, StoreHandle::open_dir(dir.path())?).await?;
+    /// assert_eq!(eg.subscriptions()[0].name, "hook");
+    /// eg.shutdown().await;
     /// # Ok(()) }
     /// ```
     pub async fn start(cfg: EventGridConfig, store: StoreHandle) -> Result<Self> {
@@ -304,6 +397,7 @@ impl EventGridEmulator {
             base_url: OnceLock::new(),
             stop: stop_rx,
             egcfg: cfg.clone(),
+            in_flight: Arc::new(()),
         });
         for s in &cfg.subscriptions {
             core.add_subscription(s.clone(), false).await?;
@@ -320,11 +414,16 @@ impl EventGridEmulator {
         }
         let addr = SocketAddr::from(([127, 0, 0, 1], cfg.port));
         let hc = core.clone();
-        let server = serve("eventgrid", addr, move |req, _peer| {
+        let options = ServeOptions {
+            limits: cfg.limits.clone(),
+            busy: router::server_busy,
+        };
+        let server = serve("eventgrid", addr, options, move |req, _peer| {
             router::handle(hc.clone(), req)
         })
         .await?;
         let _ = core.base_url.set(format!("http://{}", server.addr));
+        core.resume_pending().await?;
         Ok(Self {
             core,
             server,
@@ -332,29 +431,18 @@ impl EventGridEmulator {
         })
     }
 
-    /// The bound address.
-    ///
-    /// ```no_run
-    /// # fn f(e: &emulator::eventgrid::EventGridEmulator) { println!("{}", e.addr()); }
-    /// ```
+    /// The bound address (127.0.0.1 and the configured or picked port).
     pub fn addr(&self) -> SocketAddr {
         self.server.addr
     }
 
     /// `http://127.0.0.1:<port>`.
-    ///
-    /// ```no_run
-    /// # fn f(e: &emulator::eventgrid::EventGridEmulator) { let _ = e.url(); }
-    /// ```
     pub fn url(&self) -> String {
         format!("http://{}", self.server.addr)
     }
 
-    /// The publish URL of a topic: `/api/events` for the default topic, else `/<topic>/api/events`.
-    ///
-    /// ```no_run
-    /// # fn f(e: &emulator::eventgrid::EventGridEmulator) { assert!(e.topic_endpoint("default").ends_with("/api/events")); }
-    /// ```
+    /// The publish URL of a topic: `/api/events` for the default topic, else `/<topic>/api/events`
+    /// (see the example of [`EventGridEmulator`]).
     pub fn topic_endpoint(&self, topic: &str) -> String {
         if topic == self.core.default_topic {
             format!("{}/api/events", self.url())
@@ -364,21 +452,25 @@ impl EventGridEmulator {
     }
 
     /// The in-process publisher (used by the Blob emulator for system events).
-    ///
-    /// ```no_run
-    /// # fn f(e: &emulator::eventgrid::EventGridEmulator) { let _p = e.publisher(); }
-    /// ```
     pub fn publisher(&self) -> EventPublisher {
         EventPublisher {
             core: self.core.clone(),
         }
     }
 
-    /// Add (or replace, by topic and name) a subscription; it is kept in the store.
+    /// Add (or replace, by topic and name) a subscription; it is kept in the store. The endpoint
+    /// must pass `delivery_allowed_hosts` (loopback by default; never link-local).
     ///
-    /// ```no_run
-    /// # async fn f(e: &emulator::eventgrid::EventGridEmulator) -> emulator::Result<()> {
-    /// e.add_subscription(emulator::SubscriptionConfig::new("hook", "default", "http://127.0.0.1:3000/hook")).await?;
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> emulator::Result<()> {
+    /// let eg = emulator::eventgrid::EventGridEmulator::start(
+    ///     emulator::EventGridConfig { port: 0, ..Default::default() },
+    ///     emulator::store::StoreHandle::memory()).await?;
+    /// eg.add_subscription(emulator::SubscriptionConfig::new("hook", "default", "http://127.0.0.1:3000/hook")).await?;
+    /// let metadata = emulator::SubscriptionConfig::new("m", "default", "http://169.254.169.254/");
+    /// assert!(eg.add_subscription(metadata).await.is_err());
+    /// assert_eq!(eg.subscriptions().len(), 1);
+    /// eg.shutdown().await;
     /// # Ok(()) }
     /// ```
     pub async fn add_subscription(&self, cfg: SubscriptionConfig) -> Result<()> {
@@ -387,20 +479,23 @@ impl EventGridEmulator {
 
     /// Remove a subscription; `Ok(false)` when there was none.
     ///
-    /// ```no_run
-    /// # async fn f(e: &emulator::eventgrid::EventGridEmulator) -> emulator::Result<()> {
-    /// e.remove_subscription("default", "hook").await?;
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> emulator::Result<()> {
+    /// let eg = emulator::eventgrid::EventGridEmulator::start(
+    ///     emulator::EventGridConfig { port: 0, ..Default::default() },
+    ///     emulator::store::StoreHandle::memory()).await?;
+    /// eg.add_subscription(emulator::SubscriptionConfig::new("hook", "default", "http://127.0.0.1:3000/hook")).await?;
+    /// assert!(eg.remove_subscription("default", "hook").await?);
+    /// assert!(!eg.remove_subscription("default", "hook").await?);
+    /// assert!(eg.subscriptions().is_empty());
+    /// eg.shutdown().await;
     /// # Ok(()) }
     /// ```
     pub async fn remove_subscription(&self, topic: &str, name: &str) -> Result<bool> {
         self.core.remove_subscription(topic, name).await
     }
 
-    /// The current subscriptions.
-    ///
-    /// ```no_run
-    /// # fn f(e: &emulator::eventgrid::EventGridEmulator) { for s in e.subscriptions() { println!("{}", s.name); } }
-    /// ```
+    /// The current subscriptions: configured, added at runtime, and kept from earlier runs.
     pub fn subscriptions(&self) -> Vec<SubscriptionConfig> {
         self.core
             .subs_snapshot()
@@ -409,24 +504,23 @@ impl EventGridEmulator {
             .collect()
     }
 
-    /// Dead letters of a topic, oldest first.
-    ///
-    /// ```no_run
-    /// # async fn f(e: &emulator::eventgrid::EventGridEmulator) -> emulator::Result<()> {
-    /// for d in e.dead_letters("default").await? { println!("{}: {}", d.subscription, d.reason); }
-    /// # Ok(()) }
-    /// ```
+    /// Dead letters of a topic, oldest first (produced in `tests/eventgrid.rs`).
     pub async fn dead_letters(&self, topic: &str) -> Result<Vec<DeadLetter>> {
         self.core.dead_letters(topic).await
     }
 
-    /// Stop serving and cancel pending deliveries.
-    ///
-    /// ```no_run
-    /// # async fn f(e: emulator::eventgrid::EventGridEmulator) { e.shutdown().await; }
-    /// ```
+    /// Stop serving and stop deliveries; with a data directory, undelivered events stay pending
+    /// and the next start resumes them (`tests/hardening.rs`).
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         self.server.shutdown().await;
+        // Delivery tasks stop at the signal; wait (bounded) so that the store is released and
+        // the same data directory can be opened again. Pending records stay for the next start.
+        for _ in 0..500 {
+            if Arc::strong_count(&self.core.in_flight) == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! - `POST /api/events` (default topic) and `POST /<topic>/api/events`: publish
 //! - `GET /<topic>/deadletters` (and `GET /deadletters`): list dead letters
-//! - `GET|PUT|DELETE /<topic>/subscriptions[/<name>]`: manage subscriptions
+//! - `GET|PUT|DELETE /<topic>/subscriptions[/<name>]`: manage subscriptions, with the admin key
+//!   only (`x-emulator-admin-key`; off unless `eventgrid.admin_key` is set)
 //! - `GET /<topic>/subscriptions/<name>/validate?code=..`: manual validation URL
 
 use std::sync::atomic::Ordering;
@@ -20,6 +21,13 @@ use super::schema::{parse_batch, schema_of};
 use super::Core;
 use crate::config::{DeliverySchema, SubscriptionConfig};
 use crate::server::{http_date_now, read_body, BodyError, Resp};
+use crate::util::ct_eq;
+
+/// Header carrying `eventgrid.admin_key`.
+const ADMIN_KEY_HEADER: &str = "x-emulator-admin-key";
+
+/// Largest subscription body.
+const MAX_SUBSCRIPTION_BODY: usize = 64 * 1024;
 
 /// Largest accepted publish body (Azure: 1 MB per batch).
 const MAX_BATCH: usize = 1024 * 1024;
@@ -44,6 +52,74 @@ fn json_response(status: StatusCode, body: String) -> Resp {
         .header("content-type", "application/json; charset=utf-8")
         .body(Full::new(Bytes::from(body)))
         .unwrap_or_else(|_| http::Response::new(Full::new(Bytes::new())))
+}
+
+/// The 503 for connections past `eventgrid.limits.max_connections`.
+pub(super) fn server_busy() -> Resp {
+    let mut resp = json_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        json!({ "error": { "code": "ServiceUnavailable", "message": "too many open connections (eventgrid.limits.max_connections); retry shortly" } }).to_string(),
+    );
+    resp.headers_mut()
+        .insert("connection", http::HeaderValue::from_static("close"));
+    resp
+}
+
+/// Read a body of at most `limit` bytes within the configured deadline.
+async fn body(
+    core: &Core,
+    req: http::Request<Incoming>,
+    limit: usize,
+    what: &str,
+) -> Result<Bytes, EgError> {
+    let (parts, body) = req.into_parts();
+    let deadline = core.egcfg.limits.body_read_timeout();
+    read_body(&parts.headers, body, limit, deadline)
+        .await
+        .map_err(|e| match e {
+            BodyError::TooLarge => err(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestEntityTooLarge",
+                format!("the {what} is larger than {limit} bytes; send less"),
+            ),
+            BodyError::Timeout(d) => err(
+                StatusCode::REQUEST_TIMEOUT,
+                "RequestTimeout",
+                format!(
+                    "the {what} did not arrive within {} ms (eventgrid.limits.body_read_timeout_ms)",
+                    d.as_millis()
+                ),
+            ),
+            BodyError::Io(m) => err(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                format!("the {what} could not be read: {m}"),
+            ),
+        })
+}
+
+/// Subscription management needs the admin key; topic keys only publish (as in Azure, where
+/// subscriptions are managed through ARM).
+fn authorize_admin(core: &Core, req: &http::Request<Incoming>) -> Result<(), EgError> {
+    let Some(admin) = core.egcfg.admin_key.as_deref() else {
+        return Err(err(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            "subscription management over HTTP is disabled: declare subscriptions in [[emulators.eventgrid.subscriptions]] or add them with the Rust API (Emulators::add_subscription), or set eventgrid.admin_key and send it in x-emulator-admin-key",
+        ));
+    };
+    let unauthorized = |m: &str| err(StatusCode::UNAUTHORIZED, "Unauthorized", m);
+    match req.headers().get(ADMIN_KEY_HEADER).map(|v| v.to_str()) {
+        Some(Ok(given)) if ct_eq(given, admin) => Ok(()),
+        Some(_) => Err(unauthorized("the x-emulator-admin-key header is not eventgrid.admin_key")),
+        None if req.headers().contains_key("aeg-sas-key")
+            || req.headers().contains_key("aeg-sas-token")
+            || req.headers().contains_key(http::header::AUTHORIZATION) =>
+        {
+            Err(unauthorized("topic keys and SAS tokens publish events but cannot manage subscriptions; send eventgrid.admin_key in x-emulator-admin-key"))
+        }
+        None => Err(unauthorized("the request has no x-emulator-admin-key header; send eventgrid.admin_key in it")),
+    }
 }
 
 pub(super) async fn handle(core: Arc<Core>, req: http::Request<Incoming>) -> Resp {
@@ -166,24 +242,17 @@ async fn publish(
         .map(str::to_string);
     let (schema, batch) = schema_of(content_type.as_deref())
         .map_err(|m| err(StatusCode::BAD_REQUEST, "BadRequest", m))?;
-    let body = read_body(req.into_body(), MAX_BATCH)
-        .await
-        .map_err(|e| match e {
-            BodyError::TooLarge => err(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "RequestEntityTooLarge",
-                format!("the batch is larger than {MAX_BATCH} bytes; send smaller batches"),
-            ),
-            BodyError::Io(m) => err(
-                StatusCode::BAD_REQUEST,
-                "BadRequest",
-                format!("the body could not be read: {m}"),
-            ),
-        })?;
+    let body = body(core, req, MAX_BATCH, "batch").await?;
     let events = parse_batch(&body, schema, batch, &Core::topic_id(topic))
         .map_err(|m| err(StatusCode::BAD_REQUEST, "BadRequest", m))?;
     tracing::debug!(topic, count = events.len(), "events accepted");
-    core.dispatch(topic, events);
+    core.dispatch(topic, events).await.map_err(|e| {
+        err(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalError",
+            format!("the events could not be stored for delivery: {e}"),
+        )
+    })?;
     Ok(json_response(StatusCode::OK, String::new()))
 }
 
@@ -211,7 +280,8 @@ async fn list_subscriptions(
     topic: &str,
     req: http::Request<Incoming>,
 ) -> Result<Resp, EgError> {
-    authorize(core, topic, &req)?;
+    authorize_admin(core, &req)?;
+    topic_exists(core, topic)?;
     let subs: Vec<SubscriptionConfig> = core
         .subs_snapshot()
         .iter()
@@ -245,14 +315,9 @@ async fn put_subscription(
     name: &str,
     req: http::Request<Incoming>,
 ) -> Result<Resp, EgError> {
-    authorize(core, topic, &req)?;
-    let body = read_body(req.into_body(), 64 * 1024).await.map_err(|_| {
-        err(
-            StatusCode::BAD_REQUEST,
-            "BadRequest",
-            "the subscription body could not be read (at most 64 KiB)",
-        )
-    })?;
+    authorize_admin(core, &req)?;
+    topic_exists(core, topic)?;
+    let body = body(core, req, MAX_SUBSCRIPTION_BODY, "subscription body").await?;
     let b: SubscriptionBody = serde_json::from_slice(&body).map_err(|e| {
         err(
             StatusCode::BAD_REQUEST,
@@ -291,7 +356,8 @@ async fn delete_subscription(
     name: &str,
     req: http::Request<Incoming>,
 ) -> Result<Resp, EgError> {
-    authorize(core, topic, &req)?;
+    authorize_admin(core, &req)?;
+    topic_exists(core, topic)?;
     match core.remove_subscription(topic, name).await {
         Ok(true) => Ok(json_response(StatusCode::OK, String::new())),
         Ok(false) => Err(err(

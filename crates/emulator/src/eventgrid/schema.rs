@@ -1,19 +1,21 @@
 //! Validation of published batches (EventGrid schema and CloudEvents 1.0) and conversion to the
 //! schema a subscription wants.
 
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use crate::config::DeliverySchema;
 
 /// The schema a batch was published in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub(crate) enum InputSchema {
     EventGrid,
     CloudEvents,
 }
 
 /// One accepted event.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Event {
     pub schema: InputSchema,
     pub value: Value,

@@ -52,6 +52,15 @@ impl Store for MemoryStore {
             .collect())
     }
 
+    fn count_prefix(&self, table: Table, prefix: &str) -> Result<usize> {
+        let guard = self.lock()?;
+        Ok(guard.get(&table).map_or(0, |t| {
+            t.range(prefix.to_owned()..)
+                .take_while(|(k, _)| k.starts_with(prefix))
+                .count()
+        }))
+    }
+
     fn commit(&self, ops: Vec<Op>) -> Result<()> {
         let mut guard = self.lock()?;
         for op in ops {

@@ -35,6 +35,9 @@ pub enum Table {
     Subscriptions,
     /// EventGrid dead letters, key `topic/sequence`.
     DeadLetters,
+    /// EventGrid events accepted but not yet delivered or dead-lettered, key
+    /// `topic/subscription/sequence`.
+    PendingDeliveries,
     /// Cosmos DB databases, containers and items (keys chosen by `crate::cosmos`).
     Cosmos,
 }
@@ -43,15 +46,16 @@ impl Table {
     /// All tables.
     ///
     /// ```
-    /// assert_eq!(emulator::store::Table::ALL.len(), 7);
+    /// assert_eq!(emulator::store::Table::ALL.len(), 8);
     /// ```
-    pub const ALL: [Table; 7] = [
+    pub const ALL: [Table; 8] = [
         Table::Containers,
         Table::Blobs,
         Table::BlobData,
         Table::Blocks,
         Table::Subscriptions,
         Table::DeadLetters,
+        Table::PendingDeliveries,
         Table::Cosmos,
     ];
 
@@ -68,6 +72,7 @@ impl Table {
             Table::Blocks => "blocks",
             Table::Subscriptions => "subscriptions",
             Table::DeadLetters => "dead_letters",
+            Table::PendingDeliveries => "pending_deliveries",
             Table::Cosmos => "cosmos_kv",
         }
     }
@@ -120,6 +125,11 @@ pub trait Store: Send + Sync + 'static {
     fn get(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>>;
     /// All entries whose key starts with `prefix`, in key order.
     fn scan_prefix(&self, table: Table, prefix: &str) -> Result<Vec<(String, Vec<u8>)>>;
+    /// How many keys start with `prefix` (the default reads them all; the built-in stores
+    /// count without copying values).
+    fn count_prefix(&self, table: Table, prefix: &str) -> Result<usize> {
+        Ok(self.scan_prefix(table, prefix)?.len())
+    }
     /// Apply all `ops` atomically and durably (for a persistent store, on disk before returning).
     fn commit(&self, ops: Vec<Op>) -> Result<()>;
 }
@@ -223,6 +233,22 @@ impl StoreHandle {
     pub async fn scan_prefix(&self, table: Table, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
         let prefix = prefix.to_owned();
         self.blocking(move |s| s.scan_prefix(table, &prefix)).await
+    }
+
+    /// See [`Store::count_prefix`].
+    ///
+    /// ```
+    /// use emulator::store::{Op, StoreHandle, Table};
+    /// # #[tokio::main] async fn main() -> emulator::Result<()> {
+    /// let s = StoreHandle::memory();
+    /// let put = |key: &str| Op::Put { table: Table::Blocks, key: key.into(), value: vec![0; 8] };
+    /// s.commit(vec![put("b\u{0}1"), put("b\u{0}2"), put("c\u{0}1")]).await?;
+    /// assert_eq!(s.count_prefix(Table::Blocks, "b\u{0}").await?, 2);
+    /// # Ok(()) }
+    /// ```
+    pub async fn count_prefix(&self, table: Table, prefix: &str) -> Result<usize> {
+        let prefix = prefix.to_owned();
+        self.blocking(move |s| s.count_prefix(table, &prefix)).await
     }
 
     /// See [`Store::commit`].

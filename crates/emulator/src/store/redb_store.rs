@@ -17,10 +17,13 @@ fn store_err(e: impl std::fmt::Display) -> Error {
 
 /// Durable store in `<data_dir>/emulator.redb`.
 ///
-/// ```no_run
-/// use emulator::store::{RedbStore, Store, Table};
-/// let s = RedbStore::open_dir(std::path::Path::new("/tmp/emu-data")).unwrap();
-/// let _ = s.get(Table::Blobs, "a/c/b");
+/// ```
+/// use emulator::store::{Op, RedbStore, Store, Table};
+/// let dir = tempfile::tempdir().unwrap();
+/// let s = RedbStore::open_dir(dir.path()).unwrap();
+/// s.commit(vec![Op::Put { table: Table::Blobs, key: "a/c/b".into(), value: b"v".to_vec() }]).unwrap();
+/// assert_eq!(s.get(Table::Blobs, "a/c/b").unwrap(), Some(b"v".to_vec()));
+/// assert_eq!(s.count_prefix(Table::Blobs, "a/").unwrap(), 1);
 /// ```
 pub struct RedbStore {
     db: Database,
@@ -35,8 +38,15 @@ impl std::fmt::Debug for RedbStore {
 impl RedbStore {
     /// Create the directory if needed and open (or create) the database file in it.
     ///
-    /// ```no_run
-    /// let _ = emulator::store::RedbStore::open_dir(std::path::Path::new("/tmp/emu-data"));
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let nested = dir.path().join("a").join("b");
+    /// emulator::store::RedbStore::open_dir(&nested).unwrap();
+    /// assert!(nested.join("emulator.redb").exists());
+    /// // A file where the directory should be is a clear error.
+    /// std::fs::write(dir.path().join("file"), b"x").unwrap();
+    /// let err = emulator::store::RedbStore::open_dir(&dir.path().join("file")).unwrap_err();
+    /// assert!(err.to_string().contains("cannot use data directory"), "{err}");
     /// ```
     pub fn open_dir(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| Error::DataDir {
@@ -78,6 +88,20 @@ impl Store for RedbStore {
             out.push((key.to_owned(), v.value().to_vec()));
         }
         Ok(out)
+    }
+
+    fn count_prefix(&self, table: Table, prefix: &str) -> Result<usize> {
+        let tx = self.db.begin_read().map_err(store_err)?;
+        let t = tx.open_table(def(table)).map_err(store_err)?;
+        let mut n = 0;
+        for entry in t.range(prefix..).map_err(store_err)? {
+            let (k, _) = entry.map_err(store_err)?;
+            if !k.value().starts_with(prefix) {
+                break;
+            }
+            n += 1;
+        }
+        Ok(n)
     }
 
     fn commit(&self, ops: Vec<Op>) -> Result<()> {

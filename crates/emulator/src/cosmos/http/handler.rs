@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::respond::Reply;
-use super::route::{self, Route, Target};
+use super::route::{Route, Target};
 use crate::cosmos::api_error::ApiError;
 use crate::cosmos::auth::{string_to_sign, MasterKeys, TokenProblem};
 use crate::cosmos::engine::{etag_matches, Container, Engine};
@@ -28,6 +28,7 @@ pub(crate) struct State {
     pub skew: Duration,
     pub account: String,
     pub url: String,
+    pub limits: crate::limits::ServerLimits,
 }
 
 impl std::fmt::Debug for State {
@@ -46,19 +47,24 @@ fn header_true(parts: &Parts, name: &str) -> bool {
     header(parts, name).is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
 }
 
-/// Handles one request whose body has been read completely.
-pub(crate) fn handle(state: &State, parts: &Parts, body: &[u8]) -> Reply {
-    let target = route::parse(parts.uri.path());
-    if let Err(e) = authenticate(state, parts, &target) {
-        return e.into();
-    }
-    match dispatch(state, parts, &target, body) {
+/// Handles one authenticated request (see [`authenticate`]) whose body has been read.
+pub(crate) fn handle(state: &State, parts: &Parts, target: &Target, body: &[u8]) -> Reply {
+    match dispatch(state, parts, target, body) {
         Ok(r) => r,
         Err(e) => e.into(),
     }
 }
 
-fn authenticate(state: &State, parts: &Parts, target: &Target) -> Result<(), ApiError> {
+/// Whether the request's operation reads a body (only POST and PUT on a resource path do), so
+/// that nothing is read for requests refused or answered from the head alone.
+pub(crate) fn takes_body(parts: &Parts, target: &Target) -> bool {
+    matches!(parts.method, Method::POST | Method::PUT)
+        && !matches!(target.route, Route::Invalid | Route::Unsupported(_))
+}
+
+/// Checks the master-key token and the date: everything a signature covers is in the head, so
+/// this runs before the body is read.
+pub(crate) fn authenticate(state: &State, parts: &Parts, target: &Target) -> Result<(), ApiError> {
     let unauthorized = |m: String| ApiError::new(StatusCode::UNAUTHORIZED, "Unauthorized", m);
     let Some(auth) = header(parts, "authorization") else {
         return Err(unauthorized(

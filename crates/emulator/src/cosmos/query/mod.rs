@@ -5,6 +5,8 @@ mod ast;
 mod eval;
 mod lexer;
 mod parser;
+#[cfg(test)]
+mod proptests;
 
 pub(crate) use ast::Query;
 pub(crate) use eval::{execute, QueryPlanInfo};
