@@ -58,8 +58,9 @@ pub fn encode_request_headers(headers: &HeaderMap) -> Vec<u8> {
 
 /// Parses the request header block a guest passed to `req`.
 ///
-/// Not UTF-8 is [`Code::Utf8`]; a line without `:` or with an invalid name or value is
-/// [`Code::InvalidEncoding`] (the original host panicked there).
+/// Not UTF-8 is [`Code::Utf8`]; a line without `:` or with an invalid name or value, or more
+/// distinct names than a header map holds, is [`Code::InvalidEncoding`] (the original host
+/// panicked there).
 ///
 /// ```
 /// use azure_wasi_abi::{decode_request_headers, Code};
@@ -74,7 +75,10 @@ pub fn decode_request_headers(block: &[u8]) -> Result<HeaderMap, Code> {
     let mut headers = HeaderMap::new();
     for line in lines(block) {
         let (name, value) = parse_line(line).ok_or(Code::InvalidEncoding)?;
-        headers.append(name, value);
+        // More distinct names than a header map holds (about 24,000): refused, not a panic.
+        headers
+            .try_append(name, value)
+            .map_err(|_| Code::InvalidEncoding)?;
     }
     Ok(headers)
 }
@@ -113,7 +117,12 @@ pub fn decode_response_headers(block: &[u8]) -> Result<HeaderMap, InvalidHeaderL
     let mut headers = HeaderMap::new();
     for line in lines(block) {
         let (name, value) = parse_line(line).ok_or_else(|| InvalidHeaderLine::new(line))?;
-        headers.append(name, value);
+        headers
+            .try_append(name, value)
+            .map_err(|_| InvalidHeaderLine {
+                too_many: true,
+                ..InvalidHeaderLine::new(line)
+            })?;
     }
     Ok(headers)
 }
@@ -123,19 +132,30 @@ pub fn decode_response_headers(block: &[u8]) -> Result<HeaderMap, InvalidHeaderL
 pub struct InvalidHeaderLine {
     /// The offending line (lossy UTF-8, at most 100 characters).
     pub line: String,
+    /// The line is valid, but its name is one more than a header map holds.
+    too_many: bool,
 }
 
 impl InvalidHeaderLine {
     fn new(line: &[u8]) -> Self {
         Self {
             line: String::from_utf8_lossy(line).chars().take(100).collect(),
+            too_many: false,
         }
     }
 }
 
 impl fmt::Display for InvalidHeaderLine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "header line {:?} is not `name:value`", self.line)
+        if self.too_many {
+            write!(
+                f,
+                "header line {:?} is one distinct header name too many for a header map",
+                self.line
+            )
+        } else {
+            write!(f, "header line {:?} is not `name:value`", self.line)
+        }
     }
 }
 

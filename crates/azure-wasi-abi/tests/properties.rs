@@ -125,3 +125,87 @@ proptest! {
         prop_assert_eq!(uri.port_u16() == Some(default), false, "default port is left out: {}", entry);
     }
 }
+
+/// `n` header lines, `distinct` of them with their own name, the rest repeating one name.
+fn many_lines(n: usize, distinct: usize, crlf: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(n * 12);
+    for i in 0..n {
+        if i > 0 {
+            out.extend_from_slice(if crlf { b"\r\n" } else { b"\n" });
+        }
+        if i < distinct {
+            out.extend_from_slice(format!("x-h{i}:v").as_bytes());
+        } else {
+            out.extend_from_slice(b"x-same:v");
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn codes_round_trip_and_nothing_else_is_a_code(value in any::<i32>()) {
+        match Code::from_i32(value) {
+            Some(code) => prop_assert_eq!(code.as_i32(), value),
+            None => prop_assert!(!(0..=13).contains(&value)),
+        }
+    }
+
+    #[test]
+    fn every_code_round_trips(index in 0usize..Code::ALL.len()) {
+        let code = Code::ALL[index];
+        prop_assert_eq!(Code::from_i32(code.as_i32()), Some(code));
+    }
+
+    #[test]
+    fn response_decoder_error_names_the_line(
+        good in map(text_value()),
+        bad in "[a-z]{1,10}( [a-z]{1,10})?",
+    ) {
+        // A line without ':' after valid lines: the error quotes that line.
+        let mut block = encode_response_headers(&good);
+        block.extend_from_slice(bad.as_bytes());
+        let err = decode_response_headers(&block).unwrap_err();
+        prop_assert_eq!(&err.line, &bad);
+        let message = err.to_string();
+        prop_assert!(message.contains(&bad) && message.contains("name:value"), "{}", message);
+        // The request decoder refuses the same block with the encoding code.
+        let mut request = encode_request_headers(&good);
+        request.extend_from_slice(b"\n");
+        request.extend_from_slice(bad.as_bytes());
+        prop_assert_eq!(decode_request_headers(&request), Err(Code::InvalidEncoding));
+    }
+}
+
+proptest! {
+    // Blocks of up to 50,000 lines: a few cases, each still well under a second.
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn huge_header_counts_never_panic(
+        n in prop_oneof![0usize..100, 30_000usize..50_000],
+        distinct_share in 0.0f64..=1.0,
+        crlf in any::<bool>(),
+    ) {
+        let distinct = (n as f64 * distinct_share) as usize;
+        let block = many_lines(n, distinct, crlf);
+        // Every line is valid: the only refusal is for more distinct names than a map holds.
+        match decode_request_headers(&block) {
+            Ok(headers) => prop_assert_eq!(headers.len(), n),
+            Err(code) => {
+                prop_assert_eq!(code, Code::InvalidEncoding);
+                prop_assert!(distinct > 20_000, "refused only {} distinct names", distinct);
+            }
+        }
+        match decode_response_headers(&block) {
+            Ok(headers) => prop_assert_eq!(headers.len(), n),
+            Err(e) => {
+                prop_assert!(e.line.starts_with("x-h") && e.line.ends_with(":v"), "{}", e.line);
+                let message = e.to_string();
+                prop_assert!(message.contains(&e.line) && message.contains("too many"), "{}", message);
+            }
+        }
+    }
+}
