@@ -8,6 +8,9 @@
 //! # }
 //! ```
 
+mod logs;
+pub use logs::{capture_logs, global_logs, Logs};
+
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;

@@ -20,9 +20,13 @@ fn script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../crates/emulator/interop/blob_eventgrid.py")
 }
 
+/// Admin key for managing EventGrid subscriptions over HTTP (topic keys cannot).
+const ADMIN_KEY: &str = "interop-admin-key";
+
 fn config(data_dir: Option<PathBuf>) -> EmulatorsConfig {
     let mut cfg = EmulatorsConfig::default().with_free_ports();
     cfg.cosmos.enabled = false;
+    cfg.eventgrid.admin_key = Some(ADMIN_KEY.into());
     cfg.eventgrid.retry.initial_backoff_ms = 50;
     cfg.eventgrid.retry.max_backoff_ms = 200;
     cfg.data_dir = data_dir;
@@ -46,6 +50,7 @@ async fn run(scenario: &str, data_dir: Option<PathBuf>) -> String {
             )
             .env("EVENTGRID_URL", eg.url())
             .env("EVENTGRID_KEY", DEV_TOPIC_KEY)
+            .env("EVENTGRID_ADMIN_KEY", ADMIN_KEY)
             .kill_on_drop(true)
             .output(),
     )
@@ -95,7 +100,8 @@ const BLOB_STEPS: &[&str] = &[
 ];
 
 const EVENTGRID_STEPS: &[&str] = &[
-    "ok: subscriptions created over HTTP",
+    "ok: the topic key cannot create subscriptions",
+    "ok: subscriptions created over HTTP with the admin key",
     "ok: published an EventGrid batch with the key",
     "ok: published a CloudEvents batch with a SAS token",
     "ok: handshakes done, then events delivered",

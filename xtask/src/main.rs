@@ -24,8 +24,8 @@ commands:
   build          install the wasm32-wasip1 and wasm32-wasip2 targets if missing and build every
                  guest for both (samples for both; cgi-probe and outbound-probe as modules,
                  component-probe as a component)
-  sizes          build; print each sample's module before and after wasm-opt -Oz and its
-                 component as built (wasm-opt cannot read components)
+  sizes          every sample's size both ways (a user's plain --release build; our
+                 wasm-release profile + wasm-opt -Oz) for both targets; fails over a budget
   test           cargo fmt --check and clippy -D warnings (fail fast), build guests for both
                  targets, check both guest dependency graphs, run all tests, then interop
   demo [--components] [--serve]
@@ -33,6 +33,9 @@ commands:
                  sample modules, or with --components the sample components (--serve: keep serving)
   interop        run the interop tests: Microsoft's Azurite and Azure SDKs for Python against our
                  code, and the sample components on `wasmtime serve` (uses the guests already built)
+  bench --soak [--minutes=N]  mixed traffic for N minutes (default 5): successes, uploads,
+                 denied calls, traps, time limits, large bodies, both worlds; fails if the
+                 harness's RSS or open descriptors grow past a few percent
   bench [--quick] sizes, instantiation, cold start, throughput vs native hyper and (components)
                  vs `wasmtime serve`, blob writes end to end, for modules and components
   lint           cargo fmt --check and cargo clippy --all-targets -- -D warnings
@@ -62,10 +65,22 @@ fn main() -> ExitCode {
     let flag = |name: &str| args.iter().skip(1).any(|a| a == name);
     let allowed: &[&str] = match args.first().map(String::as_str) {
         Some("demo") => &["--serve", "--components"],
-        Some("bench") => &["--quick"],
+        Some("bench") => &["--quick", "--soak"],
         _ => &[],
     };
-    if let Some(extra) = args.iter().skip(1).find(|a| !allowed.contains(&a.as_str())) {
+    let soak_minutes = args
+        .iter()
+        .find_map(|a| a.strip_prefix("--minutes="))
+        .map(|m| {
+            m.parse::<u64>()
+                .map_err(|_| format!("--minutes={m}: not a whole number"))
+        });
+    if let Some(extra) = args
+        .iter()
+        .skip(1)
+        .filter(|a| !(args[0] == "bench" && a.starts_with("--minutes=")))
+        .find(|a| !allowed.contains(&a.as_str()))
+    {
         eprintln!("xtask: unknown argument {extra:?}\n\n{USAGE}");
         return ExitCode::FAILURE;
     }
@@ -82,6 +97,10 @@ fn main() -> ExitCode {
         Some("demo") => demo::run(flag("--serve"), flag("--components")),
         Some("interop") => interop::run_standalone(),
         Some("lint") => test::lint(),
+        Some("bench") if flag("--soak") => match soak_minutes {
+            Some(Err(e)) => Err(e),
+            minutes => bench::soak::run(minutes.and_then(Result::ok).unwrap_or(5)),
+        },
         Some("bench") => bench::run(flag("--quick")),
         Some("tools") => tools::run(),
         Some("help") | Some("--help") | Some("-h") | None => {

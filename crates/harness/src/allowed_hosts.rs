@@ -99,6 +99,30 @@ impl AllowList {
     }
 }
 
+impl AllowList {
+    /// Whether an entry that is neither a `*.` wildcard nor `insecure:allow-all` names this
+    /// scheme, host and port: the condition for reaching a loopback or private address.
+    ///
+    /// ```
+    /// let list = harness::AllowList::parse(&["http://localhost:7071", "https://*.example.com"]).unwrap();
+    /// assert!(list.names_exactly("http", "LOCALHOST", 7071));
+    /// assert!(!list.names_exactly("http", "localhost", 7072));
+    /// assert!(!list.names_exactly("https", "a.example.com", 443));
+    /// ```
+    pub fn names_exactly(&self, scheme: &str, host: &str, port: u16) -> bool {
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        self.entries.iter().any(|entry| match entry {
+            Entry::AllowAll => false,
+            Entry::Host {
+                scheme: s,
+                host: h,
+                wildcard,
+                port: p,
+            } => !*wildcard && *p == port && s == scheme && same_host(h, host),
+        })
+    }
+}
+
 /// The shortest `allowed_hosts` line that allows `url`, e.g. `"http://127.0.0.1:8080"`: the port
 /// is written only when it is not the scheme's default (the same rule as the guest's message,
 /// from `azure-wasi-abi`).
@@ -114,6 +138,13 @@ pub fn allowed_hosts_entry_for(url: &Url) -> String {
         // Not http(s) with a host: still say what was called, without path or query.
         format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""))
     })
+}
+
+/// Whether two hosts are the same name (ignoring case) or the same IP address however written.
+fn same_host(a: &str, b: &str) -> bool {
+    use std::net::IpAddr;
+    a.eq_ignore_ascii_case(b)
+        || matches!((a.parse::<IpAddr>(), b.parse::<IpAddr>()), (Ok(x), Ok(y)) if x == y)
 }
 
 fn url_parts(url: &Url) -> Option<(String, String, u16)> {

@@ -21,8 +21,16 @@ pub fn parse_cgi_output(out: Bytes) -> Result<Response<Bytes>, String> {
     let (head_end, body_start) = find_blank_line(&out).ok_or(
         "the module's output has no blank line after its headers; write `Content-Type: ...`, then an empty line, then the body",
     )?;
-    let head = std::str::from_utf8(&out[..head_end])
-        .map_err(|_| "the module's CGI headers are not valid UTF-8")?;
+    let head = parse_cgi_head(&out[..head_end])?;
+    Ok(head.map(|()| out.slice(body_start..)))
+}
+
+/// Parses a CGI header block (the bytes before the blank line) into a response head, with the
+/// rules of [`parse_cgi_output`]: `Status` (never 1xx), `Location` alone is a 302, and a block
+/// without `Content-Type`, `Location` or `Status` is refused with a hint.
+pub(crate) fn parse_cgi_head(head: &[u8]) -> Result<Response<()>, String> {
+    let head =
+        std::str::from_utf8(head).map_err(|_| "the module's CGI headers are not valid UTF-8")?;
     let lines = head.split('\n').filter(|l| !l.trim().is_empty()).count();
     if lines > MAX_CGI_HEADERS {
         return Err(format!(
@@ -81,7 +89,7 @@ pub fn parse_cgi_output(out: Bytes) -> Result<Response<Bytes>, String> {
     });
     builder
         .status(status)
-        .body(out.slice(body_start..))
+        .body(())
         .map_err(|e| format!("the module's response is invalid: {e}"))
 }
 
@@ -90,7 +98,7 @@ pub fn parse_cgi_output(out: Bytes) -> Result<Response<Bytes>, String> {
 pub const MAX_CGI_HEADERS: usize = 1_000;
 
 /// Position of the end of the headers and of the start of the body.
-fn find_blank_line(out: &[u8]) -> Option<(usize, usize)> {
+pub(crate) fn find_blank_line(out: &[u8]) -> Option<(usize, usize)> {
     let mut i = 0;
     while i < out.len() {
         if out[i] == b'\n' {
@@ -109,6 +117,9 @@ fn find_blank_line(out: &[u8]) -> Option<(usize, usize)> {
 fn clip(s: &str) -> String {
     s.chars().take(80).collect()
 }
+
+#[cfg(test)]
+mod proptests;
 
 #[cfg(test)]
 mod tests {

@@ -15,7 +15,16 @@
 //! [limits]                           # optional; defaults shown
 //! request_timeout_secs = 30
 //! memory_mib = 256
+//! block_private_networks = true      # outbound: loopback/private only via an exact entry
+//! max_hops = 8                       # inbound azure-wasi-hops above this: 508
+//! reserved_instances = 16            # slots nested requests may not take
+//! outbound_connect_timeout_secs = 10
+//! outbound_max_idle_per_host = 16
+//! outbound_idle_timeout_secs = 30
+//! shutdown_grace_secs = 10           # SIGTERM/Ctrl-C: in-flight requests may finish this long
 //! ```
+//!
+//! Every `[limits]` key is listed in the crate README.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -139,6 +148,13 @@ struct RawLimits {
     header_read_timeout_secs: Option<f64>,
     body_read_timeout_secs: Option<f64>,
     max_connections: Option<usize>,
+    block_private_networks: Option<bool>,
+    outbound_connect_timeout_secs: Option<f64>,
+    outbound_max_idle_per_host: Option<usize>,
+    outbound_idle_timeout_secs: Option<f64>,
+    max_hops: Option<u32>,
+    reserved_instances: Option<u32>,
+    shutdown_grace_secs: Option<f64>,
 }
 
 impl HarnessConfig {
@@ -335,6 +351,55 @@ fn to_limits(raw: RawLimits) -> Result<Limits, String> {
                 ))
             }
         },
+        block_private_networks: raw
+            .block_private_networks
+            .unwrap_or(d.block_private_networks),
+        outbound_connect_timeout: secs(
+            raw.outbound_connect_timeout_secs,
+            "outbound_connect_timeout_secs",
+            d.outbound_connect_timeout,
+        )?,
+        outbound_max_idle_per_host: match raw.outbound_max_idle_per_host {
+            None => d.outbound_max_idle_per_host,
+            Some(n) if n <= 10_000 => n,
+            Some(n) => {
+                return Err(format!(
+                    "[limits] outbound_max_idle_per_host = {n} is out of range; use 0 to 10000"
+                ))
+            }
+        },
+        outbound_idle_timeout: secs(
+            raw.outbound_idle_timeout_secs,
+            "outbound_idle_timeout_secs",
+            d.outbound_idle_timeout,
+        )?,
+        max_hops: match raw.max_hops {
+            None => d.max_hops,
+            Some(n) if n <= 1_000 => n,
+            Some(n) => {
+                return Err(format!(
+                    "[limits] max_hops = {n} is out of range; use 0 to 1000"
+                ))
+            }
+        },
+        reserved_instances: match raw.reserved_instances {
+            None => d.reserved_instances,
+            Some(n) if n <= 10_000 => n,
+            Some(n) => {
+                return Err(format!(
+                    "[limits] reserved_instances = {n} is out of range; use 0 to 10000"
+                ))
+            }
+        },
+        shutdown_grace: match raw.shutdown_grace_secs {
+            None => d.shutdown_grace,
+            Some(s) if s.is_finite() && (0.0..86_400.0).contains(&s) => Duration::from_secs_f64(s),
+            Some(s) => {
+                return Err(format!(
+                    "[limits] shutdown_grace_secs = {s} is out of range; use a number of seconds from 0 (cut at once) to below 86400"
+                ))
+            }
+        },
     })
 }
 
@@ -387,6 +452,13 @@ mod tests {
             [limits]
             request_timeout_secs = 2.5
             memory_mib = 64
+            block_private_networks = false
+            outbound_connect_timeout_secs = 2
+            outbound_max_idle_per_host = 3
+            outbound_idle_timeout_secs = 5
+            max_hops = 4
+            reserved_instances = 7
+            shutdown_grace_secs = 0.5
             "#,
             dir.path(),
         )
@@ -395,6 +467,13 @@ mod tests {
         assert_eq!(cfg.modules[0].environment["K"], "V");
         assert_eq!(cfg.limits.request_timeout, Duration::from_millis(2500));
         assert_eq!(cfg.limits.memory_bytes, 64 << 20);
+        assert!(!cfg.limits.block_private_networks);
+        assert_eq!(cfg.limits.outbound_connect_timeout, Duration::from_secs(2));
+        assert_eq!(cfg.limits.outbound_max_idle_per_host, 3);
+        assert_eq!(cfg.limits.outbound_idle_timeout, Duration::from_secs(5));
+        assert_eq!(cfg.limits.max_hops, 4);
+        assert_eq!(cfg.limits.reserved_instances, 7);
+        assert_eq!(cfg.limits.shutdown_grace, Duration::from_millis(500));
     }
 
     #[test]
@@ -462,5 +541,17 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.contains("out of range"), "{err}");
+        let err = HarnessConfig::from_toml(
+            &format!("{m}[limits]\nshutdown_grace_secs = -1\n"),
+            dir.path(),
+        )
+        .unwrap_err();
+        assert!(err.contains("shutdown_grace_secs"), "{err}");
+        let cfg = HarnessConfig::from_toml(
+            &format!("{m}[limits]\nshutdown_grace_secs = 0\n"),
+            dir.path(),
+        )
+        .unwrap();
+        assert_eq!(cfg.limits.shutdown_grace, Duration::ZERO);
     }
 }

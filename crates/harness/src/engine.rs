@@ -47,16 +47,96 @@ pub(crate) fn build_engine(limits: &Limits) -> Result<Engine> {
         .table_elements(100_000)
         // Reset a slot's memory and table with memset on reuse instead of madvise: no syscall
         // and no page faults for the next request. With PAGEMAP_SCAN (Linux 6.7+) only the
-        // pages the guest really touched are reset.
+        // pages the guest really touched are reset, but only on a machine without swap (see
+        // `pagemap_scan_choice`).
         .linear_memory_keep_resident(KEEP_RESIDENT_MEMORY)
         .table_keep_resident(KEEP_RESIDENT_TABLE)
-        .pagemap_scan(wasmtime::Enabled::Auto);
+        .pagemap_scan(pagemap_scan_choice());
     let mut config = Config::new();
     config
         .epoch_interruption(true)
         .memory_init_cow(true)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     Engine::new(&config).map_err(|e| Error::Engine(e.to_string()))
+}
+
+/// Whether the pooling allocator may reset memory with `PAGEMAP_SCAN`: only when this machine
+/// has no swap. The scan misses dirty pages that were swapped out, so a reused slot could keep
+/// the previous guest's data (wasmtime PR #14357, open at wasmtime 48). The choice is logged once.
+fn pagemap_scan_choice() -> wasmtime::Enabled {
+    static LOGGED: std::sync::Once = std::sync::Once::new();
+    let swap = SwapState::read();
+    let choice = match swap {
+        SwapState::None(_) => wasmtime::Enabled::Auto,
+        SwapState::Present(_) | SwapState::Unknown(_) => wasmtime::Enabled::No,
+    };
+    LOGGED.call_once(|| match &swap {
+        SwapState::None(why) => tracing::info!(
+            "pagemap_scan memory reset: on where the kernel has it, because {why}"
+        ),
+        SwapState::Present(why) => tracing::info!(
+            "pagemap_scan memory reset: off, because {why}; the scan misses swapped-out dirty pages (wasmtime PR #14357), so slots are reset without it (a little slower)"
+        ),
+        SwapState::Unknown(why) => tracing::info!(
+            "pagemap_scan memory reset: off, because whether this machine swaps is unknown ({why}); slots are reset without it"
+        ),
+    });
+    choice
+}
+
+/// What this machine says about swap, with the reason in words for the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum SwapState {
+    None(String),
+    Present(String),
+    Unknown(String),
+}
+
+impl SwapState {
+    /// Reads `/proc/swaps`, else `SwapTotal` of `/proc/meminfo`.
+    fn read() -> Self {
+        match std::fs::read_to_string("/proc/swaps") {
+            Ok(text) => Self::from_proc_swaps(&text),
+            Err(swaps_err) => match std::fs::read_to_string("/proc/meminfo") {
+                Ok(text) => Self::from_meminfo(&text),
+                Err(e) => Self::Unknown(format!(
+                    "neither /proc/swaps ({swaps_err}) nor /proc/meminfo ({e}) can be read"
+                )),
+            },
+        }
+    }
+
+    /// From the text of `/proc/swaps`: a header line, then one line per active swap area.
+    fn from_proc_swaps(text: &str) -> Self {
+        let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+        match lines.next() {
+            Some(header) if header.starts_with("Filename") => {}
+            _ => return Self::Unknown("/proc/swaps has no header line".into()),
+        }
+        let areas: Vec<&str> = lines.filter_map(|l| l.split_whitespace().next()).collect();
+        if areas.is_empty() {
+            Self::None("/proc/swaps lists no swap area".into())
+        } else {
+            Self::Present(format!(
+                "/proc/swaps lists {} swap area(s): {}",
+                areas.len(),
+                areas.join(", ")
+            ))
+        }
+    }
+
+    /// From the text of `/proc/meminfo` (`SwapTotal:  1048572 kB`).
+    fn from_meminfo(text: &str) -> Self {
+        let total = text.lines().find_map(|l| {
+            let rest = l.strip_prefix("SwapTotal:")?;
+            rest.split_whitespace().next()?.parse::<u64>().ok()
+        });
+        match total {
+            Some(0) => Self::None("/proc/meminfo says SwapTotal is 0".into()),
+            Some(kb) => Self::Present(format!("/proc/meminfo says SwapTotal is {kb} kB")),
+            None => Self::Unknown("/proc/meminfo has no readable SwapTotal line".into()),
+        }
+    }
 }
 
 /// A thread that advances the engine's epoch until dropped.
@@ -88,5 +168,70 @@ impl EpochTicker {
 impl Drop for EpochTicker {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proc_swaps_without_areas_means_no_swap() {
+        let text = "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n";
+        assert!(matches!(
+            SwapState::from_proc_swaps(text),
+            SwapState::None(_)
+        ));
+    }
+
+    #[test]
+    fn proc_swaps_with_areas_means_swap() {
+        let text = "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n\
+                    /dev/sda2                               partition\t8388604\t\t0\t\t-2\n\
+                    /swapfile                               file\t\t2097148\t\t1024\t\t-3\n\
+                    /dev/zram0                              partition\t4194300\t\t0\t\t100\n";
+        match SwapState::from_proc_swaps(text) {
+            SwapState::Present(why) => {
+                assert!(why.contains("3 swap area(s)"), "{why}");
+                assert!(why.contains("/dev/sda2, /swapfile, /dev/zram0"), "{why}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn unreadable_proc_swaps_text_is_unknown() {
+        assert!(matches!(
+            SwapState::from_proc_swaps(""),
+            SwapState::Unknown(_)
+        ));
+        assert!(matches!(
+            SwapState::from_proc_swaps("garbage\n/dev/sda2 partition 1 0 -2\n"),
+            SwapState::Unknown(_)
+        ));
+    }
+
+    #[test]
+    fn meminfo_swap_total() {
+        let none = "MemTotal:       16314764 kB\nSwapCached:            0 kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\n";
+        assert!(matches!(SwapState::from_meminfo(none), SwapState::None(_)));
+        let some = "MemTotal:       16314764 kB\nSwapTotal:       2097148 kB\n";
+        assert!(matches!(
+            SwapState::from_meminfo(some),
+            SwapState::Present(_)
+        ));
+        assert!(matches!(
+            SwapState::from_meminfo("MemTotal: 1 kB\n"),
+            SwapState::Unknown(_)
+        ));
+    }
+
+    #[test]
+    fn the_choice_follows_this_machine() {
+        let expected = match SwapState::read() {
+            SwapState::None(_) => wasmtime::Enabled::Auto,
+            _ => wasmtime::Enabled::No,
+        };
+        assert_eq!(pagemap_scan_choice(), expected);
     }
 }

@@ -2,14 +2,20 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use hyper::body::Body;
 use wasmtime::Engine;
 
+use crate::bodies::{collect, full, InBody, OutBody, RequestBody, RequestFault, RequestFaults};
+use crate::cgi_stream::{BodyStdin, CgiStdout, OutputEnd};
 use crate::engine::{build_engine, EpochTicker};
-use crate::outbound::OutboundClient;
-use crate::outcome::{response_for, text};
+use crate::hops::{Admission, HopGate};
+use crate::instance::{RunInput, RunStdio};
+use crate::outcome::{log_guest_stderr, response_for, text, Outcome, RunClock, Timings};
 use crate::prepared::{prepare, Linkers, PreparedModule};
 use crate::routes::{Route, RouteTable};
 use crate::{CacheConfig, Error, HarnessConfig, Limits, ModuleConfig, Result};
@@ -40,7 +46,7 @@ struct Inner {
     modules: Vec<PreparedModule>,
     routes: RouteTable,
     limits: Limits,
-    client: OutboundClient,
+    hops: HopGate,
     _ticker: EpochTicker,
 }
 
@@ -138,13 +144,14 @@ impl HarnessBuilder {
             )?);
         }
         let ticker = EpochTicker::start(engine.clone())?;
+        let hops = HopGate::new(&self.limits);
         Ok(Harness {
             inner: Arc::new(Inner {
                 engine,
                 modules,
                 routes: RouteTable::new(routes),
                 limits: self.limits,
-                client: OutboundClient::new(),
+                hops,
                 _ticker: ticker,
             }),
         })
@@ -217,6 +224,10 @@ impl Harness {
     /// `REMOTE_ADDR`, `SERVER_NAME` and `SERVER_PORT`; a component sees `local` as the request's
     /// authority when the request has no `Host` header.
     ///
+    /// The guest's response streams as over HTTP and is collected here; one cut after its
+    /// head was sent (a trap, `max_response_bytes`) becomes a 500. No request body cap
+    /// applies: the body is already in memory.
+    ///
     /// ```
     /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let h = harness::Harness::builder().build()?;
@@ -233,40 +244,95 @@ impl Harness {
         peer: SocketAddr,
         local: SocketAddr,
     ) -> Response<Bytes> {
+        let request = request.map(full);
+        let response = self.dispatch(request, peer, local, None).await;
+        let (parts, body) = response.into_parts();
+        match collect(body).await {
+            Ok(bytes) => Response::from_parts(parts, bytes),
+            Err(reason) => text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("the handler's response was cut after its headers: {reason}"),
+            ),
+        }
+    }
+
+    /// Handles a request whose body streams in as the guest reads it (at most
+    /// `max_request_body_bytes`, within `read_timeout` when given); the response body streams
+    /// out as the guest writes it. A body cut on the way in is answered 413 or 408 when the
+    /// guest had not answered yet.
+    pub(crate) async fn dispatch(
+        &self,
+        request: Request<InBody>,
+        peer: SocketAddr,
+        local: SocketAddr,
+        read_timeout: Option<Duration>,
+    ) -> Response<OutBody> {
         let path = request.uri().path().to_string();
         if path == "/healthz" {
-            return text(StatusCode::OK, "OK");
+            return text(StatusCode::OK, "OK").map(full);
         }
         let Some((index, script_name, path_info)) = self.inner.routes.find(&path) else {
-            return crate::outcome::no_route(&path);
+            return crate::outcome::no_route(&path).map(full);
         };
         let module = &self.inner.modules[index];
-        let route = &module.config().route;
+        let route: Arc<str> = module.config().route.as_str().into();
         let method = request.method().clone();
-        let (outcome, timings, stderr) = match module {
+        // A request from a harness module (hop count above 0) is bounded in depth and in the
+        // instance slots it may hold; the admission is held until the run ends.
+        let admission = match self.inner.hops.admit(request.headers(), &route) {
+            Ok(a) => a,
+            Err(refusal) => return refusal.response().map(full),
+        };
+        let limits = &self.inner.limits;
+        // In process (no read timeout) the body is already in memory: no cap applies.
+        let limit = match read_timeout {
+            Some(_) => u64::try_from(limits.max_request_body_bytes).unwrap_or(u64::MAX),
+            None => u64::MAX,
+        };
+        let (parts, body) = request.into_parts();
+        let body_len = body.size_hint().exact();
+        let (body, faults) = RequestBody::new(body, limit, read_timeout, route.clone());
+        let (outcome, timings) = match module {
             PreparedModule::Wagi(_) if has_encoded_nul(&path_info) => {
                 return text(
                     StatusCode::BAD_REQUEST,
                     "the path contains an encoded NUL (%00), which a CGI variable cannot carry",
-                );
+                )
+                .map(full);
             }
             PreparedModule::Wagi(m) => {
-                let (parts, body) = request.into_parts();
-                let input = m.input(&parts, body, &script_name, &path_info, peer, local);
-                m.run(
-                    &self.inner.engine,
-                    &self.inner.client,
-                    &self.inner.limits,
-                    input,
+                let input = m.input(&parts, body_len, &script_name, &path_info, peer, local);
+                self.run_module(index, input, body, route.clone(), admission, faults.clone())
+                    .await
+            }
+            PreparedModule::Component(c) => {
+                let request = Request::from_parts(parts, body);
+                c.run(
+                    limits,
+                    request,
+                    local,
+                    route.clone(),
+                    admission,
+                    faults.clone(),
                 )
                 .await
             }
-            PreparedModule::Component(c) => c.run(&self.inner.limits, request, local).await,
         };
-        for line in String::from_utf8_lossy(&stderr).lines() {
-            tracing::info!(target: "harness::guest_stderr", route = %route, "{line}");
-        }
-        let mut response = response_for(outcome, route, self.inner.limits.request_timeout);
+        let mut response = match faults.get() {
+            // The request body was cut before the guest answered: that is the answer.
+            Some(RequestFault::TooLarge(limit)) => too_large(limit).map(full),
+            Some(RequestFault::TimedOut(t)) => text(
+                StatusCode::REQUEST_TIMEOUT,
+                &format!("the request body did not arrive within {t:?}"),
+            )
+            .map(full),
+            Some(RequestFault::Failed(_)) => text(
+                StatusCode::BAD_REQUEST,
+                "the request body could not be read",
+            )
+            .map(full),
+            None => response_for(outcome, &route, limits.request_timeout),
+        };
         if let Ok(v) = http::HeaderValue::from_str(&timings.header()) {
             response.headers_mut().append("server-timing", v);
         }
@@ -281,6 +347,130 @@ impl Harness {
         );
         response
     }
+
+    /// Runs WAGI module `index` on its own task: the outcome is the response head with the
+    /// body streaming as the guest writes it, or, when the guest stopped before its header
+    /// block was complete, how it stopped. The timings end at the head.
+    async fn run_module(
+        &self,
+        index: usize,
+        input: RunInput,
+        body: RequestBody,
+        route: Arc<str>,
+        admission: Admission,
+        faults: RequestFaults,
+    ) -> (Outcome, Timings) {
+        let limits = &self.inner.limits;
+        let (stdout, output) = CgiStdout::new(limits.max_response_bytes, route.clone());
+        let stdio = RunStdio {
+            stdin: BodyStdin::new(body),
+            stdout: stdout.clone(),
+        };
+        let clock = RunClock::start();
+        let harness = self.clone();
+        let run_clock = clock.clone();
+        let task = tokio::spawn(async move {
+            let hops = admission.outgoing_hops;
+            let (outcome, timings, stderr) = match harness.inner.modules.get(index) {
+                Some(PreparedModule::Wagi(m)) => {
+                    let inner = &harness.inner;
+                    m.run(&inner.engine, &inner.limits, input, stdio, hops, &run_clock)
+                        .await
+                }
+                _ => (
+                    Outcome::Failed("the route's module is not a WAGI module".into()),
+                    Timings::default(),
+                    Bytes::new(),
+                ),
+            };
+            drop(admission);
+            log_guest_stderr(&route, &stderr);
+            // Closes the body only after the log lines are written.
+            (stdout.finish(outcome), timings)
+        });
+        let mut task = GuestTask(Some(task));
+        match output.head.await {
+            Ok(Ok(head)) => {
+                // A guest that stops at once after its headers (a trap, an exit code) still
+                // gets the answer for how it stopped, as when nothing was sent.
+                let grace = tokio::time::sleep(HEAD_GRACE);
+                tokio::select! {
+                    biased;
+                    ended = task.join() => match ended {
+                        Ok((OutputEnd::Streamed(Some(failure)) | OutputEnd::Headless(failure), timings)) => {
+                            return (failure, timings)
+                        }
+                        Ok((OutputEnd::Streamed(None), _)) => {}
+                        Err(e) => {
+                            return (
+                                Outcome::Failed(format!("the module's task failed: {e}")),
+                                clock.timings(),
+                            )
+                        }
+                    },
+                    () = grace => task.detach(),
+                }
+                let body = output.body.cut_if_request_fails(faults);
+                let response = head.map(|()| body.boxed_unsync());
+                (Outcome::Streaming(response), clock.timings())
+            }
+            Ok(Err(reason)) => {
+                task.detach();
+                (Outcome::Invalid(reason), clock.timings())
+            }
+            Err(_) => match task.join().await {
+                Ok((OutputEnd::Headless(outcome), timings)) => (outcome, timings),
+                Ok((OutputEnd::Streamed(_), timings)) => (
+                    Outcome::Failed("the module's response head was lost".into()),
+                    timings,
+                ),
+                Err(e) => (
+                    Outcome::Failed(format!("the module's task failed: {e}")),
+                    clock.timings(),
+                ),
+            },
+        }
+    }
+}
+
+/// How long the response head is held once it is ready, for the guest to end: a guest that
+/// fails right after its headers is answered for its failure (500, 503) rather than with a
+/// cut response. The body waits in its bounded channel meanwhile.
+pub(crate) const HEAD_GRACE: Duration = Duration::from_millis(25);
+
+/// A guest's task, aborted when dropped unless detached (once the response head is out, the
+/// guest runs on to write the body; `request_timeout` still bounds it).
+struct GuestTask<T>(Option<tokio::task::JoinHandle<T>>);
+
+impl<T> GuestTask<T> {
+    fn detach(&mut self) {
+        self.0 = None;
+    }
+
+    async fn join(&mut self) -> Result<T, String> {
+        match self.0.as_mut() {
+            Some(handle) => handle.await.map_err(|e| e.to_string()),
+            None => Err("the task was detached".into()),
+        }
+    }
+}
+
+impl<T> Drop for GuestTask<T> {
+    fn drop(&mut self) {
+        if let Some(handle) = self.0.take() {
+            handle.abort();
+        }
+    }
+}
+
+/// The 413 for a request body over `limit` bytes.
+pub(crate) fn too_large(limit: u64) -> Response<Bytes> {
+    text(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &format!(
+            "the request body is larger than {limit} bytes; raise max_request_body_mib in [limits]"
+        ),
+    )
 }
 
 /// Whether `path` decodes to a NUL byte (`%00`): CGI passes the decoded path in `PATH_INFO`,

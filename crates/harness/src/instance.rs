@@ -7,12 +7,12 @@ use std::time::Instant;
 use bytes::Bytes;
 use wasmtime::{Engine, InstancePre, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::p1::WasiP1Ctx;
-use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
 
+use crate::cgi_stream::{BodyStdin, CgiStdout};
 use crate::outbound::{abi::HasOutbound, OutboundClient, OutboundPolicy, OutboundState};
-use crate::outcome::{Outcome, Timings};
-use crate::{CgiRequest, ModuleConfig};
+use crate::outcome::{Outcome, RunClock, Timings};
+use crate::{CgiRequest, GuestLog, ModuleConfig};
 
 /// Largest stderr kept from one request for the log (both worlds).
 pub(crate) const MAX_STDERR: usize = 64 << 10;
@@ -40,22 +40,31 @@ pub(crate) struct WagiModule {
     pub(crate) config: ModuleConfig,
     pub(crate) pre: InstancePre<RequestState>,
     pub(crate) policy: Arc<OutboundPolicy>,
+    /// The module's outbound client (its connection pool).
+    pub(crate) client: OutboundClient,
     pub(crate) entrypoint: String,
 }
 
-/// Inputs of one run.
+/// The CGI environment and argv of one run.
 pub(crate) struct RunInput {
     pub(crate) env: Vec<(String, String)>,
     pub(crate) args: Vec<String>,
-    pub(crate) stdin: Bytes,
+}
+
+/// Where one run's stdin comes from and its stdout goes.
+pub(crate) struct RunStdio {
+    pub(crate) stdin: BodyStdin,
+    pub(crate) stdout: CgiStdout,
 }
 
 impl WagiModule {
-    /// The CGI inputs of a request: WAGI's environment then the module's own, argv, stdin.
+    /// The CGI inputs of a request whose body is `body_len` bytes long (unknown for a chunked
+    /// body: `CONTENT_LENGTH` is then empty and the guest reads stdin to its end): WAGI's
+    /// environment then the module's own, and argv.
     pub(crate) fn input(
         &self,
         parts: &http::request::Parts,
-        body: Bytes,
+        body_len: Option<u64>,
         script_name: &str,
         path_info: &str,
         peer: SocketAddr,
@@ -63,7 +72,7 @@ impl WagiModule {
     ) -> RunInput {
         let cgi = CgiRequest {
             parts,
-            body_len: body.len(),
+            body_len: body_len.and_then(|n| usize::try_from(n).ok()).unwrap_or(0),
             script_name,
             path_info,
             matched_route: &self.config.route,
@@ -71,6 +80,11 @@ impl WagiModule {
             local,
         };
         let mut env = cgi.environment();
+        if body_len.is_none() {
+            if let Some(slot) = env.iter_mut().find(|(name, _)| name == "CONTENT_LENGTH") {
+                slot.1 = String::new();
+            }
+        }
         for (k, v) in &self.config.environment {
             match env.iter_mut().find(|(name, _)| name == k) {
                 Some(slot) => slot.1 = v.clone(),
@@ -83,43 +97,39 @@ impl WagiModule {
             script_name,
             parts.uri.query(),
         );
-        RunInput {
-            env,
-            args,
-            stdin: body,
-        }
+        RunInput { env, args }
     }
 
-    /// Runs the module once for a request.
+    /// Runs the module once for a request; its outbound calls carry hop count `hops`. The
+    /// outcome of a run that finished carries no output: it went to `stdio.stdout`.
     pub(crate) async fn run(
         &self,
         engine: &Engine,
-        client: &OutboundClient,
         limits: &crate::Limits,
         input: RunInput,
+        stdio: RunStdio,
+        hops: u32,
+        clock: &RunClock,
     ) -> (Outcome, Timings, Bytes) {
-        let stdout = MemoryOutputPipe::new(limits.max_response_bytes);
-        let stderr = MemoryOutputPipe::new(MAX_STDERR);
+        let stderr = GuestLog::new(MAX_STDERR);
         let mut builder = WasiCtxBuilder::new();
         builder
             .envs(&input.env)
             .args(&input.args)
-            .stdin(MemoryInputPipe::new(input.stdin))
-            .stdout(stdout.clone())
+            .stdin(stdio.stdin)
+            .stdout(stdio.stdout)
             .stderr(stderr.clone());
         if let Err(detail) = preopen_volumes(&mut builder, &self.config) {
             return (Outcome::Failed(detail), Timings::default(), Bytes::new());
         }
         let state = RequestState {
             wasi: builder.build_p1(),
-            outbound: OutboundState::new(self.policy.clone(), client.clone()),
+            outbound: OutboundState::new(self.policy.clone(), self.client.clone(), hops),
         };
         let mut store = Store::new(engine, state);
         let deadline = Instant::now() + limits.request_timeout;
         set_deadline(&mut store, deadline);
 
-        let started = Instant::now();
-        let mut timings = Timings::default();
         let outcome = tokio::time::timeout_at(deadline.into(), async {
             let instance = match self.pre.instantiate_async(&mut store).await {
                 Ok(i) => i,
@@ -131,7 +141,7 @@ impl WagiModule {
                 }
                 Err(e) => return classify(e),
             };
-            timings.instantiate = started.elapsed();
+            clock.instantiated();
             let func = match instance.get_typed_func::<(), ()>(&mut store, &self.entrypoint) {
                 Ok(f) => f,
                 Err(e) => {
@@ -148,12 +158,8 @@ impl WagiModule {
         })
         .await
         .unwrap_or(Outcome::TimedOut);
-        timings.run = started.elapsed().saturating_sub(timings.instantiate);
+        let timings = clock.timings();
         drop(store);
-        let outcome = match outcome {
-            Outcome::Finished(_) => Outcome::Finished(stdout.contents()),
-            other => other,
-        };
         (outcome, timings, stderr.contents())
     }
 }

@@ -28,13 +28,17 @@
 //! ```
 
 mod allowed_hosts;
+mod bodies;
 mod cgi_env;
 mod cgi_response;
+mod cgi_stream;
 mod component;
 mod config;
 mod engine;
 mod error;
+pub mod guest_log;
 mod harness;
+mod hops;
 mod instance;
 mod limits;
 mod module_cache;
@@ -52,7 +56,9 @@ pub use cgi_env::CgiRequest;
 pub use cgi_response::parse_cgi_output;
 pub use config::{CacheConfig, HarnessConfig};
 pub use error::{Error, Result};
+pub use guest_log::GuestLog;
 pub use harness::{Harness, HarnessBuilder};
+pub use hops::HOPS_HEADER;
 pub use limits::Limits;
 pub use module_cache::default_cache_dir;
 pub use module_config::ModuleConfig;

@@ -35,6 +35,25 @@ pub struct Limits {
     /// Client connections served at once; past it a connection is answered 503 (but
     /// `/healthz`) and closed.
     pub max_connections: usize,
+    /// Whether guests' outbound calls are kept from loopback and private addresses (RFC 1918,
+    /// unique-local, CGNAT, `0.0.0.0/8`, `::`) unless an `allowed_hosts` entry names the host
+    /// exactly. Link-local and cloud metadata addresses are refused whatever this says.
+    pub block_private_networks: bool,
+    /// Longest wait for an outbound connection: DNS lookup and TCP connect together.
+    pub outbound_connect_timeout: Duration,
+    /// Idle upstream connections a module keeps per host for reuse.
+    pub outbound_max_idle_per_host: usize,
+    /// How long an idle upstream connection is kept before it is closed.
+    pub outbound_idle_timeout: Duration,
+    /// Most times one request may pass through the harness's own modules (the
+    /// `azure-wasi-hops` header); a request past it is answered 508.
+    pub max_hops: u32,
+    /// Instance slots kept for requests that do not come from a harness module (hop count 0):
+    /// nested requests together may use `max_instances - reserved_instances` (at least 1).
+    pub reserved_instances: u32,
+    /// On SIGTERM or Ctrl-C (or [`crate::Server::drain`]): how long requests in flight may
+    /// take to finish once the listener is closed; connections still open after it are cut.
+    pub shutdown_grace: Duration,
 }
 
 impl Default for Limits {
@@ -51,6 +70,13 @@ impl Default for Limits {
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(60),
             max_connections: 1024,
+            block_private_networks: true,
+            outbound_connect_timeout: Duration::from_secs(10),
+            outbound_max_idle_per_host: 16,
+            outbound_idle_timeout: Duration::from_secs(30),
+            max_hops: 8,
+            reserved_instances: 16,
+            shutdown_grace: Duration::from_secs(10),
         }
     }
 }

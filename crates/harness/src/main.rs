@@ -67,6 +67,9 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             emulators,
             data_dir,
         } => {
+            // Catch SIGTERM and Ctrl-C before anything starts, so a signal during start-up
+            // also ends in an orderly stop.
+            let mut signals = Signals::new()?;
             let cfg = match &config {
                 Some(path) => harness::HarnessConfig::from_file(path)?,
                 None => harness::HarnessConfig::default(),
@@ -87,25 +90,24 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 }
                 None
             };
-            if config.is_none() {
-                eprintln!("harness: serving the emulators only (no --config); Ctrl-C stops them");
-                let _ = tokio::signal::ctrl_c().await;
-            } else {
-                let h = harness::Harness::from_config(&cfg)?;
-                let server = h.serve(listen).await?;
+            let served: Result<(), Box<dyn std::error::Error>> = if config.is_none() {
+                eprintln!("harness: serving the emulators only (no --config); Ctrl-C or SIGTERM stops them");
+                let name = signals.next().await;
                 eprintln!(
-                    "harness: serving {} module(s) on {}",
-                    cfg.modules.len(),
-                    server.url()
+                    "harness: {name}: stopping the emulators (a second signal exits at once)"
                 );
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = server.wait() => {}
-                }
-            }
+                exit_on_second_signal(signals);
+                Ok(())
+            } else {
+                serve_modules(&cfg, listen, signals).await
+            };
+            // Also when the modules failed to start: the emulators' stores are closed cleanly.
             if let Some(emus) = emus {
                 emus.shutdown().await;
+                eprintln!("harness: emulators stopped and their stores closed");
             }
+            served?;
+            eprintln!("harness: stopped");
             Ok(())
         }
         Command::Check { config } => {
@@ -122,4 +124,80 @@ fn print_emulators(emus: &emulator::Emulators) {
     for line in emus.connection_strings() {
         println!("emulator: {line}");
     }
+}
+
+/// Serves `cfg`'s modules on `listen` until a signal, then drains the server within
+/// `[limits] shutdown_grace_secs`.
+async fn serve_modules(
+    cfg: &harness::HarnessConfig,
+    listen: std::net::SocketAddr,
+    mut signals: Signals,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let h = harness::Harness::from_config(cfg)?;
+    let server = h.serve(listen).await?;
+    eprintln!(
+        "harness: serving {} module(s) on {}",
+        cfg.modules.len(),
+        server.url()
+    );
+    let name = signals.next().await;
+    let grace = cfg.limits.shutdown_grace;
+    eprintln!(
+        "harness: {name}: no new connections; requests in flight have {grace:?} to finish (a second signal exits at once)"
+    );
+    exit_on_second_signal(signals);
+    let cut = server.drain(grace).await;
+    if cut > 0 {
+        eprintln!("harness: {cut} connection(s) still busy after {grace:?} were cut (raise [limits] shutdown_grace_secs to wait longer)");
+    }
+    Ok(())
+}
+
+/// SIGTERM and SIGINT (Ctrl-C), caught instead of ending the process.
+struct Signals {
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(Self {
+                term: signal(SignalKind::terminate())?,
+                int: signal(SignalKind::interrupt())?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Self {})
+    }
+
+    /// Waits for the next signal and names it.
+    async fn next(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.term.recv() => "SIGTERM",
+                _ = self.int.recv() => "SIGINT",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            "Ctrl-C"
+        }
+    }
+}
+
+/// After the first signal: a second one ends the process at once (status 128 + the signal's
+/// number, as a shell reports a process killed by it).
+fn exit_on_second_signal(mut signals: Signals) {
+    tokio::spawn(async move {
+        let name = signals.next().await;
+        eprintln!("harness: {name} again: exiting now");
+        std::process::exit(if name == "SIGINT" { 130 } else { 143 });
+    });
 }

@@ -1,18 +1,22 @@
 //! How a run ended, and the response each ending becomes: one place for both worlds.
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{Response, StatusCode};
 
+use crate::bodies::{full, OutBody};
 use crate::parse_cgi_output;
 
 /// How a run ended.
 pub(crate) enum Outcome {
     /// A WAGI module finished (returned or `proc_exit(0)`); this is its CGI output.
     Finished(Bytes),
-    /// A component answered with this response (body complete).
-    Responded(Response<Bytes>),
+    /// The handler's response head is ready and its body streams to the client; whatever
+    /// happens to the guest from here on ends or cuts that body.
+    Streaming(Response<OutBody>),
     /// The handler's answer is unusable (a 502); the reason is safe to show the client.
     Invalid(String),
     /// It exited with a non-zero code.
@@ -27,7 +31,30 @@ pub(crate) enum Outcome {
     Failed(String),
 }
 
-/// Timings of one run.
+impl Outcome {
+    /// How the run ended, in a few words for a log line.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Outcome::Finished(_) | Outcome::Streaming(_) => "the handler finished".into(),
+            Outcome::Invalid(reason) => reason.clone(),
+            Outcome::Exited(code) => format!("the handler exited with code {code}"),
+            Outcome::Trapped(detail) => format!("the handler trapped: {detail}"),
+            Outcome::TimedOut => "the handler ran past request_timeout and was stopped".into(),
+            Outcome::Busy => "no instance slot was free".into(),
+            Outcome::Failed(detail) => format!("the handler could not start: {detail}"),
+        }
+    }
+}
+
+/// Logs a request's stderr (already capped) as `harness::guest_stderr` lines.
+pub(crate) fn log_guest_stderr(route: &str, stderr: &[u8]) {
+    for line in crate::GuestLog::log_lines(stderr) {
+        tracing::info!(target: "harness::guest_stderr", route = %route, "{line}");
+    }
+}
+
+/// Timings of one run. When the response streams, `run` ends when the response head is ready
+/// (the time to first byte), not when the guest stops.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Timings {
     pub(crate) instantiate: Duration,
@@ -45,18 +72,66 @@ impl Timings {
     }
 }
 
+/// Measures one run: started now, instantiated when [`RunClock::instantiated`] is called.
+#[derive(Clone, Debug)]
+pub(crate) struct RunClock {
+    started: Instant,
+    instantiated_nanos: Arc<AtomicU64>,
+}
+
+impl RunClock {
+    /// A clock started now.
+    pub(crate) fn start() -> Self {
+        Self {
+            started: Instant::now(),
+            instantiated_nanos: Arc::default(),
+        }
+    }
+
+    /// When the run started.
+    pub(crate) fn started(&self) -> Instant {
+        self.started
+    }
+
+    /// Records that the instance is ready.
+    pub(crate) fn instantiated(&self) {
+        let nanos = u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.instantiated_nanos.store(nanos, Ordering::Relaxed);
+    }
+
+    /// The timings so far: instantiation, and the rest up to now.
+    pub(crate) fn timings(&self) -> Timings {
+        let instantiate = Duration::from_nanos(self.instantiated_nanos.load(Ordering::Relaxed));
+        Timings {
+            instantiate,
+            run: self.started.elapsed().saturating_sub(instantiate),
+        }
+    }
+}
+
 /// The response for `outcome` of a module on `route` with wall-clock limit `timeout`; every
 /// failure is logged once here.
-pub(crate) fn response_for(outcome: Outcome, route: &str, timeout: Duration) -> Response<Bytes> {
+pub(crate) fn response_for(outcome: Outcome, route: &str, timeout: Duration) -> Response<OutBody> {
     match outcome {
         Outcome::Finished(out) => match parse_cgi_output(out) {
-            Ok(r) => r,
+            Ok(r) => r.map(full),
             Err(reason) => {
                 tracing::warn!(route = %route, "invalid CGI output: {reason}");
-                text(StatusCode::BAD_GATEWAY, &reason)
+                text(StatusCode::BAD_GATEWAY, &reason).map(full)
             }
         },
-        Outcome::Responded(response) => response,
+        Outcome::Streaming(response) => response,
+        other => failure(other, route, timeout).map(full),
+    }
+}
+
+/// The plain-text response for an outcome that is not a response.
+fn failure(outcome: Outcome, route: &str, timeout: Duration) -> Response<Bytes> {
+    match outcome {
+        Outcome::Finished(_) | Outcome::Streaming(_) => text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the handler's response was lost; see the server log",
+        ),
         Outcome::Invalid(reason) => {
             tracing::warn!(route = %route, "invalid response: {reason}");
             text(StatusCode::BAD_GATEWAY, &reason)

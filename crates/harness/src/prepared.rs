@@ -10,7 +10,7 @@ use wasmtime::{Engine, Linker, Module};
 use crate::component::{self, ComponentModule, ComponentState};
 use crate::instance::{RequestState, WagiModule};
 use crate::module_cache::{self, Compiled, Source};
-use crate::outbound::OutboundPolicy;
+use crate::outbound::{OutboundClient, OutboundPolicy};
 use crate::{AllowList, CacheConfig, Error, Limits, ModuleConfig, Result, WasmKind};
 
 /// A module ready to serve.
@@ -65,6 +65,7 @@ pub(crate) fn prepare(
         source,
     })?;
     let kind = WasmKind::detect(&wasm).map_err(err)?;
+    let client = OutboundClient::new(&allow, limits);
     let policy = Arc::new(OutboundPolicy {
         route: config.route.clone(),
         allow,
@@ -90,6 +91,7 @@ pub(crate) fn prepare(
                 config,
                 pre,
                 policy,
+                client,
                 entrypoint,
             }))
         }
@@ -98,9 +100,14 @@ pub(crate) fn prepare(
                 tracing::warn!(route = %config.route, "entrypoint and argv do not apply to a wasi:http component; ignored");
             }
             let component: Component = compile(engine, &wasm, cache, &config, kind).map_err(err)?;
-            let prepared =
-                ComponentModule::prepare(&linkers.component, &component, config.clone(), policy)
-                    .map_err(err)?;
+            let prepared = ComponentModule::prepare(
+                &linkers.component,
+                &component,
+                config.clone(),
+                policy,
+                client,
+            )
+            .map_err(err)?;
             Ok(PreparedModule::Component(prepared))
         }
     }

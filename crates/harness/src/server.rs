@@ -3,21 +3,26 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::StatusCode;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{oneshot, Semaphore};
+use tokio::sync::{oneshot, watch, Semaphore};
+use tokio::task::JoinSet;
 
+use crate::bodies::{self, OutBody};
+use crate::harness::too_large;
 use crate::outcome::text;
 use crate::{Error, Harness, Result};
 
-/// A running server. Dropping it leaves it running; call [`Server::shutdown`] to stop it.
+/// A running server. Dropping it (or [`Server::shutdown`]) closes the listener and leaves open
+/// connections to finish by themselves; [`Server::drain`] stops gracefully within a bound.
 ///
 /// ```
 /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -38,8 +43,18 @@ use crate::{Error, Harness, Result};
 #[derive(Debug)]
 pub struct Server {
     addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
+    stop: Option<oneshot::Sender<Stop>>,
+    task: tokio::task::JoinHandle<usize>,
+}
+
+/// How the accept loop is asked to stop.
+#[derive(Debug)]
+enum Stop {
+    /// Close the listener; open connections carry on by themselves.
+    Detach,
+    /// Close the listener, let open connections finish their request (closing idle keep-alive
+    /// connections), and cut the ones still open after the grace period.
+    Drain(Duration),
 }
 
 impl Server {
@@ -83,9 +98,41 @@ impl Server {
     /// ```
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+            let _ = stop.send(Stop::Detach);
         }
         let _ = (&mut self.task).await;
+    }
+
+    /// Stops gracefully: closes the listener at once (new connections are refused), lets the
+    /// requests in flight finish within `grace` (idle keep-alive connections are closed, busy
+    /// ones after their response), then cuts what is still open. Returns how many connections
+    /// were cut (0: everything finished in time). `harness serve` calls it on SIGTERM or
+    /// Ctrl-C with `[limits] shutdown_grace_secs`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = harness::Harness::builder().build()?.serve("127.0.0.1:0".parse()?).await?;
+    /// let addr = server.addr();
+    /// // An idle keep-alive connection does not hold the shutdown up.
+    /// let mut conn = tokio::net::TcpStream::connect(addr).await?;
+    /// conn.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n").await?;
+    /// let mut buf = [0u8; 256];
+    /// let n = conn.read(&mut buf).await?;
+    /// assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+    ///
+    /// let cut = server.drain(Duration::from_secs(5)).await;
+    /// assert_eq!(cut, 0);
+    /// assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+    /// assert_eq!(conn.read(&mut buf).await?, 0); // closed by the server
+    /// # Ok(()) }
+    /// ```
+    pub async fn drain(mut self, grace: Duration) -> usize {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(Stop::Drain(grace));
+        }
+        (&mut self.task).await.unwrap_or(0)
     }
 
     /// Waits until the server stops. Nothing but the process ending stops it once `wait` holds
@@ -131,9 +178,13 @@ impl Harness {
         // flood of idle clients cannot hide the harness's health; past that they are dropped.
         let overflow = Arc::new(Semaphore::new(OVERFLOW_CONNECTIONS));
         let task = tokio::spawn(async move {
-            loop {
+            // Set to `true` when draining: every connection then finishes its request and closes.
+            let (drain_tx, drain_rx) = watch::channel(false);
+            let mut connections = JoinSet::new();
+            let stop = loop {
                 tokio::select! {
-                    _ = &mut stop_rx => break,
+                    stop = &mut stop_rx => break stop.unwrap_or(Stop::Detach),
+                    Some(_) = connections.join_next(), if !connections.is_empty() => {}
                     accepted = listener.accept() => match accepted {
                         Ok((stream, peer)) => {
                             let _ = stream.set_nodelay(true);
@@ -148,17 +199,27 @@ impl Harness {
                                 },
                             };
                             let harness = harness.clone();
-                            tokio::spawn(async move {
-                                harness.serve_connection(stream, peer, local, full).await;
+                            let drain = drain_rx.clone();
+                            connections.spawn(async move {
+                                harness.serve_connection(stream, peer, local, full, drain).await;
                                 drop(permit);
                             });
                         }
                         Err(e) => {
                             tracing::warn!(error = %e, "accept failed");
-                            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                            tokio::time::sleep(Duration::from_millis(50)).await;
                         }
                     }
                 }
+            };
+            // New connections are refused from here on.
+            drop(listener);
+            match stop {
+                Stop::Detach => {
+                    connections.detach_all();
+                    0
+                }
+                Stop::Drain(grace) => drain_connections(connections, &drain_tx, grace, local).await,
             }
         });
         tracing::info!(%local, "harness listening");
@@ -177,6 +238,7 @@ impl Harness {
         peer: SocketAddr,
         local: SocketAddr,
         full: bool,
+        mut drain: watch::Receiver<bool>,
     ) {
         let harness = self.clone();
         let service = service_fn(move |req| {
@@ -187,7 +249,7 @@ impl Harness {
                         StatusCode::SERVICE_UNAVAILABLE,
                         "too many open connections; try again shortly",
                     )
-                    .map(Full::new)
+                    .map(bodies::full)
                 } else {
                     harness.serve_one(req, peer, local).await
                 };
@@ -199,49 +261,51 @@ impl Harness {
             .timer(TokioTimer::new())
             .header_read_timeout(self.limits().header_read_timeout)
             .keep_alive(!full);
-        if let Err(e) = builder
-            .serve_connection(TokioIo::new(stream), service)
-            .await
-        {
+        let connection = builder.serve_connection(TokioIo::new(stream), service);
+        tokio::pin!(connection);
+        let draining = async {
+            // The sender is gone when the server stopped without draining: serve on.
+            if drain.wait_for(|draining| *draining).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        let ended = tokio::select! {
+            ended = connection.as_mut() => ended,
+            () = draining => {
+                // Finish the request in progress (if any), then close.
+                connection.as_mut().graceful_shutdown();
+                connection.await
+            }
+        };
+        if let Err(e) = ended {
             tracing::debug!(%peer, error = %e, "connection ended with an error");
         }
     }
 
+    /// Serves one request: refused from its head alone when it can be, otherwise dispatched
+    /// with its body streaming in (capped, within `body_read_timeout`) and the response body
+    /// streaming out.
     async fn serve_one(
         &self,
         req: http::Request<Incoming>,
         peer: SocketAddr,
         local: SocketAddr,
-    ) -> http::Response<Full<Bytes>> {
+    ) -> http::Response<OutBody> {
         let (parts, body) = req.into_parts();
         let limit = self.limits().max_request_body_bytes;
         // Refuse what can be refused from the head alone before reading any body.
         if let Some(refusal) = self.refuse_early(&parts, limit) {
-            return refusal.map(Full::new);
+            return refusal.map(bodies::full);
         }
-        let deadline = self.limits().body_read_timeout;
-        let collected = tokio::time::timeout(deadline, Limited::new(body, limit).collect()).await;
-        let response = match collected {
-            Err(_) => text(
-                StatusCode::REQUEST_TIMEOUT,
-                &format!("the request body did not arrive within {deadline:?}"),
-            ),
-            Ok(Ok(collected)) => {
-                let request = http::Request::from_parts(parts, collected.to_bytes());
-                self.handle_from(request, peer, local).await
-            }
-            Ok(Err(e))
-                if e.downcast_ref::<http_body_util::LengthLimitError>()
-                    .is_some() =>
-            {
-                too_large(limit)
-            }
-            Ok(Err(_)) => text(
-                StatusCode::BAD_REQUEST,
-                "the request body could not be read",
-            ),
-        };
-        response.map(Full::new)
+        let body = body.map_err(std::io::Error::other).boxed_unsync();
+        let read_timeout = Some(self.limits().body_read_timeout);
+        self.dispatch(
+            http::Request::from_parts(parts, body),
+            peer,
+            local,
+            read_timeout,
+        )
+        .await
     }
 
     /// The answer for a request that needs no body to be refused: no route (404), or a
@@ -261,20 +325,47 @@ impl Harness {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
         match declared {
-            Some(n) if n > limit as u64 => Some(too_large(limit)),
+            Some(n) if n > limit as u64 => Some(too_large(limit as u64)),
             _ => None,
+        }
+    }
+}
+
+/// Asks every connection to finish and close, waits up to `grace` for them, and cuts the rest.
+/// Returns how many were cut.
+async fn drain_connections(
+    mut connections: JoinSet<()>,
+    drain: &watch::Sender<bool>,
+    grace: Duration,
+    local: SocketAddr,
+) -> usize {
+    let open = connections.len();
+    tracing::info!(%local, open, ?grace, "harness stopped accepting; letting requests in flight finish");
+    let _ = drain.send(true);
+    let deadline = tokio::time::sleep(grace);
+    tokio::pin!(deadline);
+    loop {
+        tokio::select! {
+            next = connections.join_next() => {
+                if next.is_none() {
+                    tracing::info!(%local, "every connection finished");
+                    return 0;
+                }
+            }
+            () = &mut deadline => {
+                let cut = connections.len();
+                connections.abort_all();
+                // A cut task stops at its next await (a guest yields every epoch tick).
+                let _ = tokio::time::timeout(Duration::from_secs(1), async {
+                    while connections.join_next().await.is_some() {}
+                })
+                .await;
+                tracing::warn!(%local, cut, ?grace, "connections still open after shutdown_grace_secs were cut");
+                return cut;
+            }
         }
     }
 }
 
 /// Connections answered 503 while `max_connections` are in use.
 const OVERFLOW_CONNECTIONS: usize = 64;
-
-fn too_large(limit: usize) -> http::Response<Bytes> {
-    text(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        &format!(
-            "the request body is larger than {limit} bytes; raise max_request_body_mib in [limits]"
-        ),
-    )
-}

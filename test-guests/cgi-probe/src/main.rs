@@ -41,6 +41,19 @@ fn main() {
             eprintln!("probe-stderr-line");
             write!(out, "Content-Type: text/plain\n\nok").unwrap();
         }
+        "stderr-flood" => {
+            // `lines` lines of 1 KiB each; `eprintln!` panics if the host refuses a write.
+            let lines: usize = query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("lines="))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1024);
+            let line = "x".repeat(1023);
+            for _ in 0..lines {
+                eprintln!("{line}");
+            }
+            write!(out, "Content-Type: text/plain\n\nstill writing").unwrap();
+        }
         "trap" => {
             out.write_all(b"Content-Type: text/plain\n\npartial")
                 .unwrap();

@@ -9,10 +9,13 @@
 //! | `op=echo` | `key=value` lines: method, scheme, authority, path, query, every header, body |
 //! | `op=fetch&url=U[&header=n:v]...[&timeout_ms=N]` | outbound GET: `status=`, `body=` lines, or 502 and `error=<ErrorCode debug>` |
 //! | `op=big&bytes=N` | `N` bytes of `x`, streamed |
+//! | `op=copy` | the request body as the response body, copied 64 KiB at a time (never held whole) |
 //! | `op=sleep&ms=N` | waits `N` ms on a host clock pollable, then `slept` |
 //! | `op=trap` | traps (`unreachable`) |
 //! | `op=spin` | loops forever |
 //! | `op=stderr` | writes two lines to stderr, answers `ok` |
+//! | `op=stderr-flood&lines=N` | `N` lines of 1 KiB to stderr, answers `still writing` |
+//! | `op=repeat&url=U&times=N` | `N` outbound GETs of `U`, answers `denied=<failures>` |
 
 #[cfg(target_env = "p2")]
 mod probe {
@@ -66,10 +69,20 @@ mod probe {
                         Err(text) => respond(out, 502, text.as_bytes()),
                     }
                 }
+                "repeat" => {
+                    // `times` fetches of `url`; answers how many failed.
+                    let url = param("url").unwrap_or_default();
+                    let times: usize = param("times").and_then(|v| v.parse().ok()).unwrap_or(100);
+                    let failed = (0..times)
+                        .filter(|_| fetch(&url, &[], None).is_err())
+                        .count();
+                    respond(out, 200, format!("denied={failed}").as_bytes())
+                }
                 "big" => {
                     let n = param("bytes").and_then(|v| v.parse().ok()).unwrap_or(0);
                     big(out, n)
                 }
+                "copy" => copy(&request, out),
                 "sleep" => {
                     let ms: u64 = param("ms").and_then(|v| v.parse().ok()).unwrap_or(0);
                     wasip2::clocks::monotonic_clock::subscribe_duration(ms * 1_000_000).block();
@@ -86,6 +99,15 @@ mod probe {
                     eprintln!("component-probe: first stderr line");
                     eprintln!("component-probe: second stderr line");
                     respond(out, 200, b"ok")
+                }
+                "stderr-flood" => {
+                    // `lines` lines of 1 KiB; `eprintln!` panics if the host refuses a write.
+                    let lines: usize = param("lines").and_then(|v| v.parse().ok()).unwrap_or(1024);
+                    let line = "x".repeat(1023);
+                    for _ in 0..lines {
+                        eprintln!("{line}");
+                    }
+                    respond(out, 200, b"still writing")
                 }
                 other => respond(out, 400, format!("unknown op {other:?}").as_bytes()),
             }
@@ -105,6 +127,33 @@ mod probe {
         if let Ok(mut stream) = outgoing.write() {
             let _ = stream.write_all(body);
             let _ = stream.flush();
+        }
+        let _ = OutgoingBody::finish(outgoing, None);
+    }
+
+    /// Streams the request body back: each read of up to 64 KiB is written before the next.
+    fn copy(request: &IncomingRequest, out: ResponseOutparam) {
+        let response = OutgoingResponse::new(Fields::new());
+        let Ok(outgoing) = response.body() else {
+            return;
+        };
+        ResponseOutparam::set(out, Ok(response));
+        if let Ok(incoming) = request.consume() {
+            if let (Ok(mut source), Ok(mut sink)) = (incoming.stream(), outgoing.write()) {
+                let mut buf = vec![0u8; 64 * 1024];
+                loop {
+                    match Read::read(&mut source, &mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            if sink.write_all(&buf[..n]).is_err() {
+                                break;
+                            }
+                        }
+                    }
+                }
+                let _ = sink.flush();
+            }
+            let _ = IncomingBody::finish(incoming);
         }
         let _ = OutgoingBody::finish(outgoing, None);
     }

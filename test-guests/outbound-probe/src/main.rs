@@ -303,6 +303,16 @@ fn main() {
             r.kv("code", code);
         }
         "non-utf8-url" => r.kv("code", send(&[0xff, 0xfe, 0x80], b"GET", b"", b"").0),
+        "repeat" => {
+            // `times` calls to `url`; reports how many were refused (code 7).
+            let times: usize = param(&query, "times")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(100);
+            let denied = (0..times)
+                .filter(|_| send(url.as_bytes(), b"GET", b"", b"").0 == 7)
+                .count();
+            r.kv("denied", denied);
+        }
         "bad-url" => r.kv("code", send(b"not a url", b"GET", b"", b"").0),
         "bad-method" => r.kv("code", send(url.as_bytes(), b"get", b"", b"").0),
         "no-colon-header" => r.kv("code", send(url.as_bytes(), b"GET", b"NoColonHere", b"").0),

@@ -13,6 +13,7 @@ mod load;
 mod procs;
 mod report;
 mod sizes;
+pub mod soak;
 mod stats;
 
 use std::path::Path;

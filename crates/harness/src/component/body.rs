@@ -1,37 +1,45 @@
-//! Bodies between the host and a component: the capped, time-limited upstream response body a
-//! guest reads, and collecting the guest's own response body.
+//! The capped, time-limited upstream response body a component reads. (The guest's own
+//! response body streams to the client through [`super::run`].)
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
-use http_body_util::BodyExt;
+use bytes::Bytes;
 use hyper::body::{Body, Frame, SizeHint};
 use tokio::time::Sleep;
 use wasmtime_wasi_http::{Error, WasiBody};
 
 use crate::outbound::OutboundPolicy;
 
-/// An upstream response body that fails once it passes the policy's `max_body` bytes or its
-/// deadline (the end of the call's `outbound_timeout`).
+/// An upstream response body that fails once it passes the policy's `max_body` bytes, its
+/// deadline (the end of the call's `outbound_timeout`), or the guest's between-bytes timeout.
 pub(crate) struct LimitedBody {
     inner: WasiBody,
     policy: Arc<OutboundPolicy>,
     read: u64,
     deadline: Pin<Box<Sleep>>,
+    between: Duration,
+    idle: Pin<Box<Sleep>>,
     failed: bool,
 }
 
 impl LimitedBody {
-    pub(crate) fn new(inner: WasiBody, policy: Arc<OutboundPolicy>, deadline: Instant) -> Self {
+    pub(crate) fn new(
+        inner: WasiBody,
+        policy: Arc<OutboundPolicy>,
+        deadline: Instant,
+        between: Duration,
+    ) -> Self {
         Self {
             inner,
             policy,
             read: 0,
             deadline: Box::pin(tokio::time::sleep_until(deadline.into())),
+            between,
+            idle: Box::pin(tokio::time::sleep(between)),
             failed: false,
         }
     }
@@ -51,6 +59,8 @@ impl Body for LimitedBody {
         }
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
+                let next = tokio::time::Instant::now() + this.between;
+                this.idle.as_mut().reset(next);
                 if let Some(data) = frame.data_ref() {
                     this.read = this.read.saturating_add(data.len() as u64);
                     if this.read > this.policy.max_body {
@@ -73,6 +83,15 @@ impl Body for LimitedBody {
                     );
                     return Poll::Ready(Some(Err(Error::ConnectionReadTimeout)));
                 }
+                if this.idle.as_mut().poll(cx).is_ready() {
+                    this.failed = true;
+                    tracing::warn!(
+                        route = %this.policy.route,
+                        "outbound response body sent nothing for {:?} (the guest's between-bytes timeout)",
+                        this.between
+                    );
+                    return Poll::Ready(Some(Err(Error::ConnectionReadTimeout)));
+                }
                 Poll::Pending
             }
             other => other,
@@ -85,41 +104,5 @@ impl Body for LimitedBody {
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
-    }
-}
-
-/// How reading the guest's response body ended.
-pub(crate) enum Collected {
-    /// The whole body.
-    Done(Bytes),
-    /// It passed the limit.
-    TooLarge,
-    /// The deadline passed first.
-    TimedOut,
-    /// The body stream failed (the guest dropped it unfinished, or trapped).
-    Failed(String),
-}
-
-/// Reads `body` whole, up to `max` bytes, until `deadline`.
-pub(crate) async fn collect<B>(mut body: B, max: usize, deadline: Instant) -> Collected
-where
-    B: Body<Data = Bytes> + Unpin,
-    B::Error: std::fmt::Display,
-{
-    let mut buf = BytesMut::new();
-    loop {
-        match tokio::time::timeout_at(deadline.into(), body.frame()).await {
-            Err(_) => return Collected::TimedOut,
-            Ok(None) => return Collected::Done(buf.freeze()),
-            Ok(Some(Err(e))) => return Collected::Failed(e.to_string()),
-            Ok(Some(Ok(frame))) => {
-                if let Ok(data) = frame.into_data() {
-                    if buf.len().saturating_add(data.len()) > max {
-                        return Collected::TooLarge;
-                    }
-                    buf.extend_from_slice(&data);
-                }
-            }
-        }
     }
 }

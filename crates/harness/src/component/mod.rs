@@ -20,7 +20,7 @@ use wasmtime_wasi_http::p2::bindings::ProxyPre;
 pub(crate) use outbound::OutboundHooks;
 pub(crate) use state::ComponentState;
 
-use crate::outbound::OutboundPolicy;
+use crate::outbound::{OutboundClient, OutboundPolicy};
 use crate::ModuleConfig;
 
 /// A component ready to serve: compiled, linked and pre-instantiated.
@@ -28,6 +28,8 @@ pub(crate) struct ComponentModule {
     pub(crate) config: ModuleConfig,
     pub(crate) pre: ProxyPre<ComponentState>,
     pub(crate) policy: Arc<OutboundPolicy>,
+    /// The module's outbound client (its connection pool), shared by its requests.
+    pub(crate) client: OutboundClient,
 }
 
 /// A linker with what a `wasi:http/proxy` component may import: WASI 0.2 (`wasi:cli`,
@@ -46,6 +48,7 @@ impl ComponentModule {
         component: &Component,
         config: ModuleConfig,
         policy: Arc<OutboundPolicy>,
+        client: OutboundClient,
     ) -> Result<Self, String> {
         let pre = linker.instantiate_pre(component).map_err(|e| {
             format!(
@@ -61,6 +64,7 @@ impl ComponentModule {
             config,
             pre,
             policy,
+            client,
         })
     }
 }

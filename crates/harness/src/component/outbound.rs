@@ -1,34 +1,46 @@
 //! Outbound `wasi:http` calls of components: the `send_request` hook applies the module's
-//! [`OutboundPolicy`] (allow-list, forbidden headers, timeouts, body cap), then sends with
-//! wasmtime-wasi-http's own client. Redirects are never followed: a 3xx reaches the guest.
+//! [`OutboundPolicy`] (allow-list, forbidden headers, hop count, timeouts, body cap), then sends
+//! through the module's pooled [`OutboundClient`], whose connector checks the resolved address
+//! (the same client and rules as WAGI modules). Redirects are never followed: a 3xx reaches the
+//! guest, as wasi:http specifies.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use http::HeaderMap;
+use http::{HeaderMap, HeaderValue, Uri};
 use http_body_util::BodyExt;
 use url::Url;
-use wasmtime_wasi_http::{
-    default_send_request, Error, ForbiddenHeaderFilter, RequestOptions, WasiBody, WasiHttpHooks,
-};
+use wasmtime_wasi_http::{Error, ForbiddenHeaderFilter, RequestOptions, WasiBody, WasiHttpHooks};
 
 use super::body::LimitedBody;
+use crate::outbound::call_log::CallLog;
+use crate::outbound::client::{describe, failure_of, Failure, RequestBody};
 use crate::outbound::headers::is_forbidden_header;
-use crate::outbound::OutboundPolicy;
+use crate::outbound::{OutboundClient, OutboundPolicy};
 
 /// The future `send_request` hands back while the connection finishes in the background.
 type IoFuture = Box<dyn Future<Output = Result<(), Error>> + Send>;
 type Sent = Result<(http::Response<WasiBody>, IoFuture), Error>;
 
-/// The hooks of one component request: its module's outbound policy.
+/// The hooks of one component request: its module's outbound policy and client, and the hop
+/// count its outbound calls carry.
 pub(crate) struct OutboundHooks {
     policy: Arc<OutboundPolicy>,
+    client: OutboundClient,
+    hops: u32,
+    /// This request's warning budget, shared with its calls in flight.
+    log: Arc<CallLog>,
 }
 
 impl OutboundHooks {
-    pub(crate) fn new(policy: Arc<OutboundPolicy>) -> Self {
-        Self { policy }
+    pub(crate) fn new(policy: Arc<OutboundPolicy>, client: OutboundClient, hops: u32) -> Self {
+        Self {
+            log: Arc::new(CallLog::new(policy.clone())),
+            policy,
+            client,
+            hops,
+        }
     }
 }
 
@@ -43,12 +55,22 @@ impl WasiHttpHooks for OutboundHooks {
         options: Option<RequestOptions>,
         _fut: IoFuture,
     ) -> Box<dyn Future<Output = Sent> + Send> {
-        Box::new(send(self.policy.clone(), request, options))
+        Box::new(send(
+            self.policy.clone(),
+            self.client.clone(),
+            self.hops,
+            self.log.clone(),
+            request,
+            options,
+        ))
     }
 }
 
 async fn send(
     policy: Arc<OutboundPolicy>,
+    client: OutboundClient,
+    hops: u32,
+    log: Arc<CallLog>,
     mut request: http::Request<WasiBody>,
     options: Option<RequestOptions>,
 ) -> Sent {
@@ -56,31 +78,111 @@ async fn send(
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(Error::HttpRequestUriInvalid);
     }
-    if !policy.check(&url) {
+    if !policy.check(&url, &log) {
         return Err(Error::HttpRequestDenied);
     }
     sanitize_headers(request.headers_mut(), &url)?;
+    request
+        .headers_mut()
+        .insert(crate::hops::header_name(), HeaderValue::from(hops));
+    // The connector sees the host exactly as the allow-list check saw it.
+    *request.uri_mut() = checked_uri(&url, request.uri())?;
     let options = clamp(options, policy.timeout);
+    let head_limit = head_limit(&options, policy.timeout);
     let method = request.method().clone();
+    let request = request.map(|body| -> RequestBody {
+        body.map_err(|e| Box::new(e) as crate::outbound::client::BoxError)
+            .boxed_unsync()
+    });
     let started = Instant::now();
-    let sent =
-        tokio::time::timeout(policy.timeout, default_send_request(request, Some(options))).await;
-    let (response, io) = match sent {
+    let response = match tokio::time::timeout(head_limit, client.request(request)).await {
         Err(_) => {
-            policy.log_failure(&url, &format_args!("timed out after {:?}", policy.timeout));
+            policy.log_failure(
+                &url,
+                &format_args!("no response within {head_limit:?}"),
+                &log,
+            );
             return Err(Error::ConnectionReadTimeout);
         }
-        Ok(Err(e)) => {
-            policy.log_failure(&url, &e);
-            return Err(e);
-        }
-        Ok(Ok(sent)) => sent,
+        Ok(Err(e)) => return Err(failed(&policy, &url, &e, &log)),
+        Ok(Ok(response)) => response,
     };
     policy.log_call(&method, &url, response.status().as_u16(), started);
     let deadline = started + policy.timeout;
-    let response = response
-        .map(|body| LimitedBody::new(body.boxed_unsync(), policy.clone(), deadline).boxed_unsync());
-    Ok((response, Box::new(io)))
+    let between = options.between_bytes_timeout.unwrap_or(policy.timeout);
+    let response = response.map(|body| {
+        let body = body.map_err(response_error).boxed_unsync();
+        LimitedBody::new(body, policy.clone(), deadline, between).boxed_unsync()
+    });
+    // The pooled client drives the connection itself; nothing is left for the caller to poll.
+    let io: IoFuture = Box::new(async { Ok(()) });
+    Ok((response, io))
+}
+
+/// The error code for a request that got no response; a refused address is logged with how
+/// to allow it, any other failure with its causes.
+fn failed(
+    policy: &OutboundPolicy,
+    url: &Url,
+    e: &hyper_util::client::legacy::Error,
+    log: &CallLog,
+) -> Error {
+    match failure_of(e) {
+        Failure::Prohibited(refusal) => {
+            policy.log_prohibited(url, refusal, log);
+            return Error::HttpRequestDenied;
+        }
+        Failure::ConnectTimeout => {
+            policy.log_failure(url, &describe(e), log);
+            return Error::ConnectionTimeout;
+        }
+        _ => policy.log_failure(url, &describe(e), log),
+    }
+    match failure_of(e) {
+        Failure::Lookup => Error::DnsError {
+            rcode: Some("address not available".to_string()),
+            info_code: None,
+        },
+        Failure::Connect(std::io::ErrorKind::TimedOut) => Error::ConnectionTimeout,
+        Failure::Connect(_) => Error::ConnectionRefused,
+        _ if e.is_connect() => Error::TlsProtocolError,
+        _ => Error::HttpProtocolError,
+    }
+}
+
+/// A response body error as wasmtime-wasi-http reports it.
+fn response_error(e: hyper::Error) -> Error {
+    if e.is_timeout() {
+        Error::HttpResponseTimeout
+    } else {
+        Error::Hyper(e)
+    }
+}
+
+/// The request URI with scheme and authority from the checked `url` and the guest's own path
+/// and query.
+fn checked_uri(url: &Url, original: &Uri) -> Result<Uri, Error> {
+    let host = url.host_str().ok_or(Error::HttpRequestUriInvalid)?;
+    let authority = match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_string(),
+    };
+    let path = original.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    Uri::builder()
+        .scheme(url.scheme())
+        .authority(authority)
+        .path_and_query(path)
+        .build()
+        .map_err(|_| Error::HttpRequestUriInvalid)
+}
+
+/// How long to wait for the response head: the guest's connect and first-byte timeouts
+/// together (the pooled client connects within `outbound_connect_timeout`), never longer than
+/// the call's `limit`.
+fn head_limit(options: &RequestOptions, limit: Duration) -> Duration {
+    let connect = options.connect_timeout.unwrap_or(limit);
+    let first_byte = options.first_byte_timeout.unwrap_or(limit);
+    connect.saturating_add(first_byte).min(limit)
 }
 
 /// Drops every forbidden header and sets `Host` from the URL (the rules of
@@ -143,6 +245,32 @@ mod tests {
         assert_eq!(h["x-keep"], "1");
         sanitize_headers(&mut h, &"https://a.example:443/".parse().unwrap()).unwrap();
         assert_eq!(h[HOST], "a.example");
+    }
+
+    #[test]
+    fn the_uri_takes_the_checked_host_and_keeps_the_path() {
+        let original: Uri = "http://127.1:8080/a/../b?q=1%202".parse().unwrap();
+        let url = Url::parse(&original.to_string()).unwrap();
+        let uri = checked_uri(&url, &original).unwrap();
+        assert_eq!(uri.to_string(), "http://127.0.0.1:8080/a/../b?q=1%202");
+        let original: Uri = "https://[0:0::1]/x".parse().unwrap();
+        let url = Url::parse(&original.to_string()).unwrap();
+        assert_eq!(
+            checked_uri(&url, &original).unwrap().to_string(),
+            "https://[::1]/x"
+        );
+    }
+
+    #[test]
+    fn the_head_waits_for_connect_and_first_byte_within_the_limit() {
+        let limit = Duration::from_secs(5);
+        let o = RequestOptions {
+            connect_timeout: Some(Duration::from_secs(1)),
+            first_byte_timeout: Some(Duration::from_secs(2)),
+            between_bytes_timeout: None,
+        };
+        assert_eq!(head_limit(&o, limit), Duration::from_secs(3));
+        assert_eq!(head_limit(&clamp(None, limit), limit), limit);
     }
 
     #[test]

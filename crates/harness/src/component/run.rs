@@ -1,21 +1,27 @@
 //! Running one request in a fresh instance of a pre-instantiated component.
 //!
 //! The guest's `handle` runs on its own task; this side waits for the response head on the
-//! `response-outparam`, then reads the streamed body (capped) while the guest still runs. The
-//! request's wall-clock limit covers instantiation, the head and the whole body.
+//! `response-outparam`, then hands the client a body that streams as the guest writes it
+//! ([`ResponseStream`]: capped at `max_response_bytes`, and cut if the guest fails). The
+//! request body reaches the guest as it arrives. The request's wall-clock limit covers
+//! instantiation, the head and the whole body.
 
+use std::future::Future;
+use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::{Request, Response, Uri};
-use http_body_util::Full;
+use http::{Request, Uri};
+use http_body_util::BodyExt;
+use hyper::body::{Body, Frame, SizeHint};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tokio::time::Sleep;
 use wasmtime::Store;
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
@@ -23,13 +29,23 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::p2::types::{HostIncomingRequest, HostResponseOutparam};
 use wasmtime_wasi_http::WasiHttpView;
 
-use super::body::{collect, Collected};
-use super::{ComponentModule, ComponentState};
+use super::{ComponentModule, ComponentState, OutboundHooks};
+use crate::bodies::{RequestBody, RequestFaults};
+use crate::harness::HEAD_GRACE;
+use crate::hops::Admission;
 use crate::instance::{classify, preopen_volumes, set_deadline, MAX_STDERR};
-use crate::outcome::{Outcome, Timings};
-use crate::Limits;
+use crate::outcome::{log_guest_stderr, Outcome, RunClock, Timings};
+use crate::{GuestLog, Limits};
 
-type Head = Result<Response<HyperOutgoingBody>, ErrorCode>;
+type Head = Result<http::Response<HyperOutgoingBody>, ErrorCode>;
+
+/// What a run starts from: the request, the address it arrived on, and the hop count its
+/// outbound calls carry.
+struct Arrival {
+    request: Request<RequestBody>,
+    local: SocketAddr,
+    hops: u32,
+}
 
 /// How the guest's `handle` call ended.
 enum GuestEnd {
@@ -40,45 +56,60 @@ enum GuestEnd {
 }
 
 impl ComponentModule {
-    /// Runs the component once for `request`, which arrived on `local`.
+    /// Runs the component once for `request`, which arrived on `local` for `route`; its
+    /// outbound calls carry the admission's hop count, and the admission is held until the
+    /// guest ends. The timings end at the response head.
     pub(crate) async fn run(
         &self,
         limits: &Limits,
-        request: Request<Bytes>,
+        request: Request<RequestBody>,
         local: SocketAddr,
-    ) -> (Outcome, Timings, Bytes) {
-        let stderr = MemoryOutputPipe::new(MAX_STDERR);
-        let started = Instant::now();
-        let instantiated = Arc::new(AtomicU64::new(0));
-        let outcome = match self.start(request, local, limits, &stderr, started, &instantiated) {
-            Ok((task, head)) => wait(task, head, limits, started + limits.request_timeout).await,
+        route: Arc<str>,
+        admission: Admission,
+        faults: RequestFaults,
+    ) -> (Outcome, Timings) {
+        let stderr = GuestLog::new(MAX_STDERR);
+        let clock = RunClock::start();
+        let arrival = Arrival {
+            request,
+            local,
+            hops: admission.outgoing_hops,
+        };
+        let end = RunEnd {
+            stderr: stderr.clone(),
+            route,
+            request: faults,
+            _admission: admission,
+        };
+        let deadline = clock.started() + limits.request_timeout;
+        let outcome = match self.start(arrival, limits, &stderr, &clock) {
+            Ok((task, head)) => wait(task, head, limits, deadline, end).await,
             Err(detail) => Outcome::Failed(detail),
         };
-        let instantiate = Duration::from_nanos(instantiated.load(Ordering::Relaxed));
-        let timings = Timings {
-            instantiate,
-            run: started.elapsed().saturating_sub(instantiate),
-        };
-        (outcome, timings, stderr.contents())
+        (outcome, clock.timings())
     }
 
     /// Sets up the store and the request, and spawns the guest's `handle` call.
     fn start(
         &self,
-        request: Request<Bytes>,
-        local: SocketAddr,
+        arrival: Arrival,
         limits: &Limits,
-        stderr: &MemoryOutputPipe,
-        started: Instant,
-        instantiated: &Arc<AtomicU64>,
+        stderr: &GuestLog,
+        clock: &RunClock,
     ) -> Result<(Task, oneshot::Receiver<Head>), String> {
+        let Arrival {
+            request,
+            local,
+            hops,
+        } = arrival;
         let env: Vec<(&String, &String)> = self.config.environment.iter().collect();
         let mut builder = WasiCtxBuilder::new();
         builder.envs(&env).stderr(stderr.clone());
         preopen_volumes(&mut builder, &self.config)?;
-        let state = ComponentState::new(builder.build(), self.policy.clone());
+        let hooks = OutboundHooks::new(self.policy.clone(), self.client.clone(), hops);
+        let state = ComponentState::new(builder.build(), hooks);
         let mut store = Store::new(self.pre.engine(), state);
-        set_deadline(&mut store, started + limits.request_timeout);
+        set_deadline(&mut store, clock.started() + limits.request_timeout);
         let (tx, rx) = oneshot::channel();
         let mut http = store.data_mut().http();
         let req = http
@@ -87,21 +118,17 @@ impl ComponentModule {
         let out = http
             .new_response_outparam(tx)
             .map_err(|e| format!("cannot pass the response-outparam to the component: {e}"))?;
-        let task = tokio::spawn(call(
-            self.pre.clone(),
-            store,
-            req,
-            out,
-            started,
-            instantiated.clone(),
-        ));
+        let task = tokio::spawn(call(self.pre.clone(), store, req, out, clock.clone()));
         Ok((Task(task), rx))
     }
 }
 
 /// The request as the guest sees it: the client's path and query, the authority from `Host`
 /// (or the address it arrived on), scheme `http`.
-fn incoming(request: Request<Bytes>, local: SocketAddr) -> Result<Request<Full<Bytes>>, String> {
+fn incoming(
+    request: Request<RequestBody>,
+    local: SocketAddr,
+) -> Result<Request<RequestBody>, String> {
     let (mut parts, body) = request.into_parts();
     let authority = parts
         .headers
@@ -121,7 +148,7 @@ fn incoming(request: Request<Bytes>, local: SocketAddr) -> Result<Request<Full<B
         .path_and_query(path)
         .build()
         .map_err(|e| format!("cannot form the request URI: {e}"))?;
-    Ok(Request::from_parts(parts, Full::new(body)))
+    Ok(Request::from_parts(parts, body))
 }
 
 /// Instantiates the component and calls its `handle`.
@@ -130,15 +157,13 @@ async fn call(
     mut store: Store<ComponentState>,
     req: wasmtime::component::Resource<HostIncomingRequest>,
     out: wasmtime::component::Resource<HostResponseOutparam>,
-    started: Instant,
-    instantiated: Arc<AtomicU64>,
+    clock: RunClock,
 ) -> GuestEnd {
     let proxy = match pre.instantiate_async(&mut store).await {
         Ok(p) => p,
         Err(e) => return ended(e),
     };
-    let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
-    instantiated.store(nanos, Ordering::Relaxed);
+    clock.instantiated();
     match proxy
         .wasi_http_incoming_handler()
         .call_handle(&mut store, req, out)
@@ -178,12 +203,31 @@ impl Drop for Task {
     }
 }
 
-/// Waits for the response head, then for its body and the guest's end.
+/// What is left to do when the guest has ended: log its stderr and give back its admission.
+/// Done when dropped, so a cut or abandoned response still logs.
+struct RunEnd {
+    stderr: GuestLog,
+    route: Arc<str>,
+    /// What became of the request body: a body cut past its cap or deadline cuts the response
+    /// too (the guest answered without all of its input).
+    request: RequestFaults,
+    _admission: Admission,
+}
+
+impl Drop for RunEnd {
+    fn drop(&mut self) {
+        log_guest_stderr(&self.route, &self.stderr.contents());
+    }
+}
+
+/// Waits for the response head; the outcome is the response with its body streaming, or how
+/// the guest ended without one.
 async fn wait(
     mut task: Task,
     head: oneshot::Receiver<Head>,
     limits: &Limits,
     deadline: Instant,
+    end: RunEnd,
 ) -> Outcome {
     let head = match tokio::time::timeout_at(deadline.into(), head).await {
         Err(_) => return Outcome::TimedOut,
@@ -208,26 +252,162 @@ async fn wait(
             return Outcome::Invalid(format!("the handler answered with error {code:?}"));
         }
     };
-    let (parts, body) = response.into_parts();
-    let max = limits.max_response_bytes;
-    match collect(body, max, deadline).await {
-        Collected::Done(bytes) => {
-            if let GuestEnd::Stopped(_) = task.end(deadline).await {
-                tracing::warn!(
-                    "the handler trapped or ran out of time after its response was complete; the response is sent"
-                );
-            }
-            Outcome::Responded(Response::from_parts(parts, bytes))
-        }
-        Collected::TooLarge => Outcome::Invalid(format!(
-            "the handler's response body is larger than the limit of {max} bytes; raise max_response_mib in [limits]"
-        )),
-        Collected::TimedOut => Outcome::TimedOut,
-        Collected::Failed(e) => match task.end(deadline).await {
-            GuestEnd::Stopped(outcome) => outcome,
-            GuestEnd::Returned => {
-                Outcome::Invalid(format!("the handler's response body failed: {e}"))
-            }
+    // A guest that stops at once after setting its response (a trap) still gets the answer for
+    // how it stopped, as when no response was set; its body waits in wasi:http's bounded
+    // buffer meanwhile.
+    let grace = tokio::time::sleep(HEAD_GRACE);
+    let task = tokio::select! {
+        biased;
+        end = task.end(deadline) => match end {
+            GuestEnd::Stopped(outcome) => return outcome,
+            GuestEnd::Returned => None,
         },
+        () = grace => Some(task),
+    };
+    let (parts, body) = response.into_parts();
+    let stream = ResponseStream {
+        inner: body,
+        cap: limits.max_response_bytes,
+        sent: 0,
+        timeout: limits.request_timeout,
+        deadline: Box::pin(tokio::time::sleep_until(deadline.into())),
+        task,
+        end: Some(end),
+        phase: Phase::Streaming,
+    };
+    Outcome::Streaming(http::Response::from_parts(parts, stream.boxed_unsync()))
+}
+
+/// A component's response body on its way to the client: at most `cap` bytes, done by the
+/// request's deadline. When the guest's body ends, the stream waits for the guest to return
+/// (so its stderr is logged and a late trap is known) before it ends too; a body that failed,
+/// passed the cap or the deadline is cut (the client sees it end early) with a log line.
+struct ResponseStream {
+    inner: HyperOutgoingBody,
+    cap: usize,
+    sent: usize,
+    timeout: Duration,
+    deadline: Pin<Box<Sleep>>,
+    task: Option<Task>,
+    end: Option<RunEnd>,
+    phase: Phase,
+}
+
+enum Phase {
+    /// Passing the guest's frames on.
+    Streaming,
+    /// The guest's body ended (with this failure, if any); waiting for the guest to return.
+    Ending(Option<String>),
+    /// Nothing more to send.
+    Done,
+}
+
+impl ResponseStream {
+    /// Stops the guest, logs, and ends the body with an error.
+    fn cut(&mut self, reason: String) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        self.task = None;
+        tracing::warn!(route = %self.route(), "response cut after its headers were sent: {reason}");
+        self.end = None;
+        self.phase = Phase::Done;
+        Poll::Ready(Some(Err(io::Error::other(reason))))
+    }
+
+    fn route(&self) -> Arc<str> {
+        self.end
+            .as_ref()
+            .map(|e| e.route.clone())
+            .unwrap_or_else(|| "".into())
+    }
+}
+
+impl Body for ResponseStream {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        let this = self.get_mut();
+        loop {
+            match &mut this.phase {
+                Phase::Done => return Poll::Ready(None),
+                Phase::Streaming => match Pin::new(&mut this.inner).poll_frame(cx) {
+                    Poll::Pending => {
+                        if this.deadline.as_mut().poll(cx).is_ready() {
+                            let t = this.timeout;
+                            return this.cut(format!(
+                                "the handler did not finish its response body within {t:?}; it was stopped"
+                            ));
+                        }
+                        return Poll::Pending;
+                    }
+                    Poll::Ready(None) => this.phase = Phase::Ending(None),
+                    Poll::Ready(Some(Err(e))) => {
+                        this.phase =
+                            Phase::Ending(Some(format!("the handler's response body failed: {e}")))
+                    }
+                    Poll::Ready(Some(Ok(frame))) => {
+                        if let Some(data) = frame.data_ref() {
+                            this.sent = this.sent.saturating_add(data.len());
+                            if this.sent > this.cap {
+                                let cap = this.cap;
+                                return this.cut(format!(
+                                    "the handler's response body is larger than the limit of {cap} bytes; raise max_response_mib in [limits]"
+                                ));
+                            }
+                        }
+                        return Poll::Ready(Some(Ok(frame)));
+                    }
+                },
+                Phase::Ending(failure) => {
+                    let stopped = match this.task.as_mut() {
+                        None => None,
+                        Some(task) => match Pin::new(&mut task.0).poll(cx) {
+                            Poll::Ready(Ok(GuestEnd::Returned)) => None,
+                            Poll::Ready(Ok(GuestEnd::Stopped(outcome))) => Some(outcome.describe()),
+                            Poll::Ready(Err(e)) => Some(format!("the guest's task failed: {e}")),
+                            Poll::Pending => {
+                                if this.deadline.as_mut().poll(cx).is_ready() {
+                                    Some(
+                                        "the handler ran past request_timeout and was stopped"
+                                            .into(),
+                                    )
+                                } else {
+                                    return Poll::Pending;
+                                }
+                            }
+                        },
+                    };
+                    let failure = failure.take().or_else(|| {
+                        let fault = this.end.as_ref()?.request.get()?;
+                        Some(format!("{fault}; the handler answered without all of it"))
+                    });
+                    match (failure, stopped) {
+                        (None, None) => {}
+                        (None, Some(why)) => tracing::warn!(
+                            route = %this.route(),
+                            "{why} after its response was complete; the response is sent"
+                        ),
+                        (Some(failure), why) => return this.cut(why.unwrap_or(failure)),
+                    }
+                    this.task = None;
+                    this.end = None;
+                    this.phase = Phase::Done;
+                    return Poll::Ready(None);
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(self.phase, Phase::Done)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self.phase {
+            Phase::Streaming => self.inner.size_hint(),
+            _ => SizeHint::default(),
+        }
     }
 }

@@ -1,13 +1,10 @@
 //! A component request's store data: WASI, wasi:http and the outbound hooks.
 
-use std::sync::Arc;
-
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::OutboundHooks;
-use crate::outbound::OutboundPolicy;
 
 /// The store data of one component request.
 pub(crate) struct ComponentState {
@@ -18,13 +15,13 @@ pub(crate) struct ComponentState {
 }
 
 impl ComponentState {
-    /// State with WASI context `wasi`, whose outbound calls follow `policy`.
-    pub(crate) fn new(wasi: WasiCtx, policy: Arc<OutboundPolicy>) -> Self {
+    /// State with WASI context `wasi`, whose outbound calls go through `hooks`.
+    pub(crate) fn new(wasi: WasiCtx, hooks: OutboundHooks) -> Self {
         Self {
             wasi,
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
-            hooks: OutboundHooks::new(policy),
+            hooks,
         }
     }
 }

@@ -141,10 +141,10 @@ async fn req<T: HasOutbound>(
 
     let state = caller.data_mut().outbound();
     state.check_capacity()?;
-    let policy = state.policy.clone();
     let client = state.client.clone();
+    let hops = state.hops;
     let response = client
-        .send(&policy, method, url, headers, Bytes::from(body))
+        .send(method, url, headers, Bytes::from(body), hops, &state.log)
         .await?;
     let status = response.status.as_u16();
     let handle = caller.data_mut().outbound().insert(response);

@@ -8,9 +8,12 @@ use wasmtime_wasi_http::DEFAULT_FORBIDDEN_HEADERS;
 
 /// Whether a guest may never set `name`: the connection-level headers wasmtime-wasi-http
 /// forbids (`host`, `connection`, `keep-alive`, `proxy-*`, `te`, `transfer-encoding`,
-/// `upgrade`, `http2-settings`).
+/// `upgrade`, `http2-settings`), and the harness's hop-count header, which the host sets.
 pub(crate) fn is_forbidden_header(name: &HeaderName) -> bool {
-    DEFAULT_FORBIDDEN_HEADERS.contains(name) || *name == TE || name.as_str().starts_with("proxy-")
+    DEFAULT_FORBIDDEN_HEADERS.contains(name)
+        || *name == TE
+        || name.as_str().starts_with("proxy-")
+        || name.as_str() == crate::hops::HOPS_HEADER
 }
 
 /// Drops every forbidden header and sets `Host` from `url`, so a guest allowed to reach one

@@ -4,13 +4,20 @@
 //!
 //! Split like `wasmtime-wasi`: [`abi`] is the thin layer of host functions that checks guest
 //! pointers and maps results to codes; [`OutboundClient`] and [`OutboundState`] are the safe
-//! API underneath (allow-list, redirects, timeouts, body limits, handle table).
+//! API underneath (allow-list, redirects, timeouts, body limits, handle table). The client, its
+//! connector (resolve, check the resolved address, connect) and the header rules are shared
+//! with the component world.
 
 pub mod abi;
-mod client;
+mod address_policy;
+pub(crate) mod call_log;
+pub(crate) mod client;
+mod connector;
 mod guest_memory;
 pub(crate) mod headers;
 mod policy;
+#[cfg(test)]
+mod proptests;
 mod state;
 
 /// The ABI's result codes, shared with the guest binding (`azure-wasi-abi`).

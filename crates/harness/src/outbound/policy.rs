@@ -4,6 +4,8 @@ use std::time::{Duration, Instant};
 
 use url::Url;
 
+use super::address_policy::Prohibited;
+use super::call_log::CallLog;
 use crate::allowed_hosts::allowed_hosts_entry_for;
 use crate::AllowList;
 
@@ -18,8 +20,8 @@ use crate::AllowList;
 ///     timeout: std::time::Duration::from_secs(30),
 ///     max_body: 1 << 20,
 /// };
-/// assert!(policy.check(&"http://127.0.0.1:10000/x".parse().unwrap()));
-/// assert!(!policy.check(&"http://127.0.0.1:10001/x".parse().unwrap()));
+/// assert!(policy.allows(&"http://127.0.0.1:10000/x".parse().unwrap()));
+/// assert!(!policy.allows(&"http://127.0.0.1:10001/x".parse().unwrap()));
 /// ```
 #[derive(Debug, Clone)]
 pub struct OutboundPolicy {
@@ -36,19 +38,29 @@ pub struct OutboundPolicy {
 }
 
 impl OutboundPolicy {
-    /// Whether the module may call `url`; a denial is logged with the `allowed_hosts` entry that
-    /// would allow it. Every outbound hop of both worlds goes through here.
+    /// Whether the allow-list lets the module call `url` (the resolved address is checked
+    /// later, by the connector).
     ///
     /// ```
     /// # let policy = harness::outbound::OutboundPolicy {
     /// #     route: "/api".into(), allow: harness::AllowList::default(), max_handles: 1,
     /// #     timeout: std::time::Duration::from_secs(1), max_body: 1,
     /// # };
-    /// assert!(!policy.check(&"https://example.com/".parse().unwrap()));
+    /// assert!(!policy.allows(&"https://example.com/".parse().unwrap()));
     /// ```
-    pub fn check(&self, url: &Url) -> bool {
-        if self.allow.allows(url) {
+    pub fn allows(&self, url: &Url) -> bool {
+        self.allow.allows(url)
+    }
+
+    /// [`OutboundPolicy::allows`], with a denial logged (within the request's warning budget)
+    /// with the `allowed_hosts` entry that would allow it. Every outbound hop of both worlds
+    /// goes through here.
+    pub(crate) fn check(&self, url: &Url, log: &CallLog) -> bool {
+        if self.allows(url) {
             return true;
+        }
+        if !log.admit() {
+            return false;
         }
         tracing::warn!(
             route = %self.route,
@@ -57,6 +69,28 @@ impl OutboundPolicy {
             allowed_hosts_entry_for(url)
         );
         false
+    }
+
+    /// Logs a call refused for the address its host resolved to, with how to allow it when
+    /// it can be allowed.
+    pub(crate) fn log_prohibited(&self, url: &Url, refusal: &Prohibited, log: &CallLog) {
+        if !log.admit() {
+            return;
+        }
+        if refusal.always {
+            tracing::warn!(
+                route = %self.route,
+                destination = %redacted(url),
+                "outbound call denied: {refusal}, which guests may never reach"
+            );
+        } else {
+            tracing::warn!(
+                route = %self.route,
+                destination = %redacted(url),
+                "outbound call denied: {refusal}; loopback and private addresses are reached only through an allowed_hosts entry that names the host exactly: add \"{}\" to allowed_hosts of this module, or set block_private_networks = false in [limits]",
+                allowed_hosts_entry_for(url)
+            );
+        }
     }
 
     /// Logs one finished outbound exchange (the `outbound call` line).
@@ -72,7 +106,10 @@ impl OutboundPolicy {
     }
 
     /// Logs an outbound call that got no response.
-    pub(crate) fn log_failure(&self, url: &Url, error: &dyn std::fmt::Display) {
+    pub(crate) fn log_failure(&self, url: &Url, error: &dyn std::fmt::Display, log: &CallLog) {
+        if !log.admit() {
+            return;
+        }
         tracing::warn!(route = %self.route, destination = %redacted(url), error = %error, "outbound call failed");
     }
 

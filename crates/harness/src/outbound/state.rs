@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::call_log::CallLog;
 use super::client::{OpenResponse, OutboundClient};
 use super::policy::OutboundPolicy;
 use super::Code;
@@ -11,16 +12,22 @@ use super::Code;
 pub struct OutboundState {
     pub(crate) policy: Arc<OutboundPolicy>,
     pub(crate) client: OutboundClient,
+    /// The hop count every outbound request of this request carries.
+    pub(crate) hops: u32,
+    /// This request's warning budget.
+    pub(crate) log: CallLog,
     handles: HashMap<u32, OpenResponse>,
     next_handle: u32,
 }
 
 impl OutboundState {
-    /// State for one request of a module with `policy`.
-    pub(crate) fn new(policy: Arc<OutboundPolicy>, client: OutboundClient) -> Self {
+    /// State for one request of a module with `policy`, whose outbound calls carry `hops`.
+    pub(crate) fn new(policy: Arc<OutboundPolicy>, client: OutboundClient, hops: u32) -> Self {
         Self {
+            log: CallLog::new(policy.clone()),
             policy,
             client,
+            hops,
             handles: HashMap::new(),
             next_handle: 0,
         }
