@@ -16,6 +16,25 @@ use super::xml::elem;
 use crate::server::Resp;
 use crate::store::{Op, Table};
 
+/// The checks before a blob is written (Put Blob, Put Block List), under the service's write
+/// lock: the container exists, the caller may create or overwrite, and the conditional headers
+/// hold. Returns the lock, held until the write is done, and the blob as it is now.
+pub(super) async fn begin_write(
+    ctx: &Ctx,
+) -> BlobResult<(tokio::sync::MutexGuard<'_, ()>, Option<BlobRecord>)> {
+    let guard = ctx.svc.write_lock.lock().await;
+    containers::require(ctx).await?;
+    let existing = load(ctx).await?;
+    require_write(ctx, existing.is_some())?;
+    check_write(
+        &ctx.headers,
+        existing
+            .as_ref()
+            .map(|e| (e.etag.as_str(), e.last_modified)),
+    )?;
+    Ok((guard, existing))
+}
+
 pub(super) async fn load(ctx: &Ctx) -> BlobResult<Option<BlobRecord>> {
     match ctx.svc.store.get(Table::Blobs, &ctx.blob_key()).await? {
         Some(bytes) => Ok(Some(from_json(&bytes)?)),
@@ -209,16 +228,7 @@ pub(crate) async fn put_blob(ctx: Ctx) -> BlobResult<Resp> {
         .with_detail("MaxLimit", &cap.to_string()));
     }
     let md5 = check_md5(&ctx, &ctx.body)?;
-    let _guard = ctx.svc.write_lock.lock().await;
-    containers::require(&ctx).await?;
-    let existing = load(&ctx).await?;
-    require_write(&ctx, existing.is_some())?;
-    check_write(
-        &ctx.headers,
-        existing
-            .as_ref()
-            .map(|e| (e.etag.as_str(), e.last_modified)),
-    )?;
+    let (_guard, existing) = begin_write(&ctx).await?;
     let props = content_props(&ctx, true);
     let rec = commit_blob(
         &ctx,

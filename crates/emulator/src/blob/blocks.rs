@@ -10,10 +10,9 @@ use bytes::Bytes;
 use http::StatusCode;
 
 use super::blobs::{
-    blocks_prefix, check_md5, commit_blob, content_props, created_response, load,
+    begin_write, blocks_prefix, check_md5, commit_blob, content_props, created_response, load,
     reject_unsupported_put_headers, require_write,
 };
-use super::conditions::check_write;
 use super::containers;
 use super::error::{BlobError, BlobResult};
 use super::events;
@@ -217,16 +216,7 @@ pub(crate) async fn put_block_list(ctx: Ctx) -> BlobResult<Resp> {
             format!("XML specified is not syntactically valid: {e}"),
         ),
     })?;
-    let _guard = ctx.svc.write_lock.lock().await;
-    containers::require(&ctx).await?;
-    let existing = load(&ctx).await?;
-    require_write(&ctx, existing.is_some())?;
-    check_write(
-        &ctx.headers,
-        existing
-            .as_ref()
-            .map(|e| (e.etag.as_str(), e.last_modified)),
-    )?;
+    let (_guard, existing) = begin_write(&ctx).await?;
     // First the sizes: every distinct block is loaded once, and the running total is checked
     // against the cap before the next one, so a list naming one block many times is refused
     // before the blob is assembled.

@@ -7,7 +7,7 @@ use super::lexer::{tokenize, Token};
 use super::QueryError;
 
 /// Words that cannot be used as identifiers or aliases.
-const RESERVED: &[&str] = &[
+pub(super) const RESERVED: &[&str] = &[
     "SELECT",
     "FROM",
     "WHERE",
