@@ -28,6 +28,16 @@ fn short_limits(max_connections: usize) -> ServerLimits {
     }
 }
 
+/// An EventGrid emulator on a free port with an in-memory store.
+async fn eventgrid_with(cfg: EventGridConfig) -> emulator::eventgrid::EventGridEmulator {
+    emulator::eventgrid::EventGridEmulator::start(
+        EventGridConfig { port: 0, ..cfg },
+        StoreHandle::memory(),
+    )
+    .await
+    .expect("start eventgrid")
+}
+
 async fn blob_with(cfg: BlobConfig) -> emulator::blob::BlobEmulator {
     emulator::blob::BlobEmulator::start(
         BlobConfig {
@@ -296,16 +306,11 @@ async fn cosmos_checks_auth_and_size_before_reading_the_body() {
 
 #[tokio::test]
 async fn eventgrid_refuses_oversized_batches_before_reading() {
-    let eg = emulator::eventgrid::EventGridEmulator::start(
-        EventGridConfig {
-            port: 0,
-            limits: short_limits(16),
-            ..Default::default()
-        },
-        StoreHandle::memory(),
-    )
-    .await
-    .expect("start eventgrid");
+    let eg = eventgrid_with(EventGridConfig {
+        limits: short_limits(16),
+        ..Default::default()
+    })
+    .await;
     let mut s = connect(eg.addr()).await;
     let head = format!("POST /api/events?api-version=2018-01-01 HTTP/1.1\r\nhost: x\r\naeg-sas-key: {DEV_TOPIC_KEY}\r\ncontent-type: application/json\r\ncontent-length: 2000000\r\n\r\n");
     s.write_all(head.as_bytes()).await.expect("write");
@@ -482,16 +487,11 @@ fn block_id(i: u32) -> String {
 #[tokio::test]
 async fn subscriptions_to_the_metadata_address_are_refused_by_every_route() {
     const ADMIN: &str = "hardening-admin";
-    let eg = emulator::eventgrid::EventGridEmulator::start(
-        EventGridConfig {
-            port: 0,
-            admin_key: Some(ADMIN.into()),
-            ..Default::default()
-        },
-        StoreHandle::memory(),
-    )
-    .await
-    .expect("start eventgrid");
+    let eg = eventgrid_with(EventGridConfig {
+        admin_key: Some(ADMIN.into()),
+        ..Default::default()
+    })
+    .await;
     let metadata = "http://169.254.169.254/latest/meta-data/";
     let err = eg
         .add_subscription(SubscriptionConfig::new("m", "default", metadata))
@@ -550,15 +550,10 @@ async fn topic_keys_cannot_manage_subscriptions() {
     let hook = webhook(Behaviour::Good).await;
     let body = json!({ "endpoint": hook.url() }).to_string();
     // No admin key configured: HTTP management is off.
-    let eg = emulator::eventgrid::EventGridEmulator::start(
-        EventGridConfig {
-            port: 0,
-            ..Default::default()
-        },
-        StoreHandle::memory(),
-    )
-    .await
-    .expect("start");
+    let eg = eventgrid_with(EventGridConfig {
+        ..Default::default()
+    })
+    .await;
     let url = format!("{}/default/subscriptions/s", eg.url());
     let r = send(
         Method::PUT,
@@ -580,16 +575,11 @@ async fn topic_keys_cannot_manage_subscriptions() {
     assert!(eg.subscriptions().is_empty());
     eg.shutdown().await;
     // With an admin key: the topic key is still refused, and says why.
-    let eg = emulator::eventgrid::EventGridEmulator::start(
-        EventGridConfig {
-            port: 0,
-            admin_key: Some("admin".into()),
-            ..Default::default()
-        },
-        StoreHandle::memory(),
-    )
-    .await
-    .expect("start");
+    let eg = eventgrid_with(EventGridConfig {
+        admin_key: Some("admin".into()),
+        ..Default::default()
+    })
+    .await;
     let url = format!("{}/default/subscriptions/s", eg.url());
     let r = send(
         Method::PUT,
