@@ -550,10 +550,7 @@ async fn topic_keys_cannot_manage_subscriptions() {
     let hook = webhook(Behaviour::Good).await;
     let body = json!({ "endpoint": hook.url() }).to_string();
     // No admin key configured: HTTP management is off.
-    let eg = eventgrid_with(EventGridConfig {
-        ..Default::default()
-    })
-    .await;
+    let eg = eventgrid_with(EventGridConfig::default()).await;
     let url = format!("{}/default/subscriptions/s", eg.url());
     let r = send(
         Method::PUT,
