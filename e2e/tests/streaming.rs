@@ -309,8 +309,9 @@ async fn within_memory<F: std::future::Future<Output = R>, R>(what: &str, transf
     result
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_256_mib_upload_streams_through_a_module_and_back() {
+/// Sends 256 MiB (generated, hashed as it goes) to `path` and checks every byte comes back,
+/// with the harness's RSS bounded meanwhile.
+async fn upload_and_back(path: &str, what: &str) {
     let _turn = TURN.lock().await;
     let (_dir, server) = serve(roomy()).await;
     warm_up(&server).await;
@@ -320,12 +321,8 @@ async fn a_256_mib_upload_streams_through_a_module_and_back() {
         index: 0,
         hash: sent.clone(),
     };
-    let req = http::Request::post("/cat").body(body).unwrap();
-    let got = within_memory(
-        "upload through the cat module (256 MiB in, 256 MiB out)",
-        exchange(&server, req, Duration::ZERO),
-    )
-    .await;
+    let req = http::Request::post(path).body(body).unwrap();
+    let got = within_memory(what, exchange(&server, req, Duration::ZERO)).await;
     assert_eq!(got.status, 200);
     assert!(got.complete, "the body ended with an error");
     assert_eq!(got.bytes, TOTAL);
@@ -335,28 +332,21 @@ async fn a_256_mib_upload_streams_through_a_module_and_back() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_256_mib_upload_streams_through_a_component_and_back() {
-    let _turn = TURN.lock().await;
-    let (_dir, server) = serve(roomy()).await;
-    warm_up(&server).await;
-    let sent = Arc::new(Mutex::new(Sha256::new()));
-    let body = Generated {
-        left: TOTAL,
-        index: 0,
-        hash: sent.clone(),
-    };
-    let req = http::Request::post("/c?op=copy").body(body).unwrap();
-    let got = within_memory(
-        "upload through the component probe's copy op (256 MiB in, 256 MiB out)",
-        exchange(&server, req, Duration::ZERO),
+async fn a_256_mib_upload_streams_through_a_module_and_back() {
+    upload_and_back(
+        "/cat",
+        "upload through the cat module (256 MiB in, 256 MiB out)",
     )
     .await;
-    assert_eq!(got.status, 200);
-    assert!(got.complete, "the body ended with an error");
-    assert_eq!(got.bytes, TOTAL);
-    let sent: [u8; 32] = sent.lock().unwrap().clone().finalize().into();
-    assert_eq!(got.hash, sent, "what came back differs from what was sent");
-    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_256_mib_upload_streams_through_a_component_and_back() {
+    upload_and_back(
+        "/c?op=copy",
+        "upload through the component probe's copy op (256 MiB in, 256 MiB out)",
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
