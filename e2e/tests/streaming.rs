@@ -401,20 +401,16 @@ impl Body for Chunked {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_256_mib_download_from_a_module_streams_with_backpressure() {
+/// Downloads 256 MiB of `x` from `path` with a client that waits a second before reading: the
+/// guest must wait too, not fill memory. Every byte is checked.
+async fn download(path: &str, what: &str) {
     let _turn = TURN.lock().await;
     let (_dir, server) = serve(roomy()).await;
     warm_up(&server).await;
-    let req = http::Request::get("/big")
+    let req = http::Request::get(path)
         .body(http_body_util::Empty::<Bytes>::new())
         .unwrap();
-    // The client waits a second before reading: the guest must wait too, not fill memory.
-    let got = within_memory(
-        "download from the big module (256 MiB, slow reader first)",
-        exchange(&server, req, Duration::from_secs(1)),
-    )
-    .await;
+    let got = within_memory(what, exchange(&server, req, Duration::from_secs(1))).await;
     assert_eq!(got.status, 200);
     assert!(got.complete);
     assert_eq!(got.bytes, TOTAL);
@@ -429,22 +425,21 @@ async fn a_256_mib_download_from_a_module_streams_with_backpressure() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_256_mib_download_from_a_component_streams_with_backpressure() {
-    let _turn = TURN.lock().await;
-    let (_dir, server) = serve(roomy()).await;
-    warm_up(&server).await;
-    let req = http::Request::get(format!("/c?op=big&bytes={TOTAL}"))
-        .body(http_body_util::Empty::<Bytes>::new())
-        .unwrap();
-    let got = within_memory(
-        "download from the component probe (256 MiB, slow reader first)",
-        exchange(&server, req, Duration::from_secs(1)),
+async fn a_256_mib_download_from_a_module_streams_with_backpressure() {
+    download(
+        "/big",
+        "download from the big module (256 MiB, slow reader first)",
     )
     .await;
-    assert_eq!(got.status, 200);
-    assert!(got.complete);
-    assert_eq!(got.bytes, TOTAL);
-    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_256_mib_download_from_a_component_streams_with_backpressure() {
+    download(
+        &format!("/c?op=big&bytes={TOTAL}"),
+        "download from the component probe (256 MiB, slow reader first)",
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "current_thread")]
