@@ -436,12 +436,13 @@ async fn block_list_over_the_blob_size_cap_is_refused_before_copying() {
 #[tokio::test]
 async fn staging_past_100000_uncommitted_blocks_is_refused() {
     let store = StoreHandle::memory();
-    // 100,000 staged blocks, written straight into the store (key `account/container/blob\0id`).
+    // 100,000 staged blocks, written straight into the store (key `account/container/blob\0id`,
+    // value: a pointer to the part holding the block's bytes).
     let ops = (0..100_000u32)
         .map(|i| emulator::store::Op::Put {
             table: Table::Blocks,
             key: format!("{ACCOUNT}/many/b.bin\u{0}{}", block_id(i)),
-            value: vec![1],
+            value: format!(r#"{{"part":{{"name":"s{i}","size":1}}}}"#).into_bytes(),
         })
         .collect();
     store.commit(ops).await.expect("stage");

@@ -8,6 +8,7 @@ use md5::{Digest, Md5};
 
 use super::conditions::{check_read, check_write, range, ReadOutcome};
 use super::containers;
+use super::content::{self, Part, StagedBlock};
 use super::error::{BlobError, BlobResult};
 use super::events;
 use super::model::{etag_of, from_json, http_date, next_stamp, to_json, BlobRecord, BlockRef};
@@ -131,22 +132,41 @@ pub(super) fn require_write(ctx: &Ctx, exists: bool) -> BlobResult<()> {
     }
 }
 
+/// The bytes of a blob being committed: its parts in order and the writes that store the new
+/// ones (parts of the current blob or of staged blocks are named, not written again).
+pub(super) struct NewContent {
+    pub parts: Vec<Part>,
+    pub writes: Vec<Op>,
+}
+
+/// Commits the blob record with `content`, drops the staged blocks, and deletes every part of
+/// the old blob and of the staged blocks that the new blob does not name, in one transaction.
 pub(super) async fn commit_blob(
     ctx: &Ctx,
     existing: Option<&BlobRecord>,
-    data: Vec<u8>,
+    content: NewContent,
     props: ContentProps,
     blocks: Vec<BlockRef>,
     computed_md5: Option<String>,
 ) -> BlobResult<BlobRecord> {
     let stamp = next_stamp();
     let now = crate::util::now_unix();
+    let key = ctx.blob_key();
+    let mut released = existing.map(content::parts_of).unwrap_or_default();
+    for (_, pointer) in ctx
+        .svc
+        .store
+        .scan_prefix(Table::Blocks, &blocks_prefix(ctx))
+        .await?
+    {
+        released.push(StagedBlock::decode(&pointer)?.part);
+    }
     let rec = BlobRecord {
         name: ctx.blob().to_string(),
         created: existing.map(|e| e.created).unwrap_or(now),
         last_modified: now,
         etag: etag_of(stamp),
-        size: data.len() as u64,
+        size: content.parts.iter().map(|p| p.size).sum(),
         content_type: props.content_type,
         content_encoding: props.content_encoding,
         content_language: props.content_language,
@@ -155,27 +175,21 @@ pub(super) async fn commit_blob(
         content_md5: props.content_md5.or(computed_md5),
         metadata: request_metadata(&ctx.headers)?,
         blocks,
+        parts: content.parts,
         sequencer: stamp,
     };
-    ctx.svc
-        .store
-        .commit(vec![
-            Op::Put {
-                table: Table::Blobs,
-                key: ctx.blob_key(),
-                value: to_json(&rec),
-            },
-            Op::Put {
-                table: Table::BlobData,
-                key: ctx.blob_key(),
-                value: data,
-            },
-            Op::DeletePrefix {
-                table: Table::Blocks,
-                prefix: blocks_prefix(ctx),
-            },
-        ])
-        .await?;
+    let mut ops = content::release_ops(&key, &released, &rec.parts);
+    ops.extend(content.writes);
+    ops.push(Op::Put {
+        table: Table::Blobs,
+        key,
+        value: to_json(&rec),
+    });
+    ops.push(Op::DeletePrefix {
+        table: Table::Blocks,
+        prefix: blocks_prefix(ctx),
+    });
+    ctx.svc.store.commit(ops).await?;
     Ok(rec)
 }
 
@@ -230,10 +244,12 @@ pub(crate) async fn put_blob(ctx: Ctx) -> BlobResult<Resp> {
     let md5 = check_md5(&ctx, &ctx.body)?;
     let (_guard, existing) = begin_write(&ctx).await?;
     let props = content_props(&ctx, true);
+    let (parts, writes) = content::store_whole(&ctx.blob_key(), &ctx.body);
+    let content = NewContent { parts, writes };
     let rec = commit_blob(
         &ctx,
         existing.as_ref(),
-        ctx.body.to_vec(),
+        content,
         props,
         Vec::new(),
         Some(md5.clone()),
@@ -282,9 +298,10 @@ pub(crate) async fn get_block_list(ctx: Ctx) -> BlobResult<Resp> {
     if want_uncommitted {
         xml.push_str("<UncommittedBlocks>");
         for (k, v) in &staged {
+            let size = StagedBlock::decode(v)?.part.size;
             xml.push_str("<Block>");
             elem(&mut xml, "Name", &k[prefix.len()..]);
-            elem(&mut xml, "Size", &v.len().to_string());
+            elem(&mut xml, "Size", &size.to_string());
             xml.push_str("</Block>");
         }
         xml.push_str("</UncommittedBlocks>");
@@ -374,32 +391,27 @@ pub(crate) async fn get_blob(ctx: Ctx) -> BlobResult<Resp> {
         return finish(b, Bytes::new());
     }
     let r = range(&ctx.headers, rec.size)?;
-    let data = ctx
-        .svc
-        .store
-        .get(Table::BlobData, &ctx.blob_key())
-        .await?
-        .unwrap_or_default();
+    let store = &ctx.svc.store;
     let mut b;
     let body = match r {
         Some((start, end)) => {
-            let (s, e) = (start as usize, (end as usize + 1).min(data.len()));
+            let data = content::read_range(store, &ctx.blob_key(), &rec, start, end).await?;
             b = property_headers(response(StatusCode::PARTIAL_CONTENT), &rec, &ctx)
                 .header("content-range", format!("bytes {start}-{end}/{}", rec.size));
             if let Some(m) = &rec.content_md5 {
                 b = b.header("x-ms-blob-content-md5", m.as_str());
             }
             if ctx.header("x-ms-range-get-content-md5") == Some("true") {
-                b = b.header("content-md5", md5_b64(&data[s.min(e)..e]));
+                b = b.header("content-md5", md5_b64(&data));
             }
-            Bytes::copy_from_slice(&data[s.min(e)..e])
+            Bytes::from(data)
         }
         None => {
             b = property_headers(response(StatusCode::OK), &rec, &ctx);
             if let Some(m) = &rec.content_md5 {
                 b = b.header("content-md5", m.as_str());
             }
-            Bytes::from(data)
+            Bytes::from(content::read_all(store, &ctx.blob_key(), &rec).await?)
         }
     };
     b = b.header("content-length", body.len().to_string());
@@ -468,23 +480,16 @@ pub(crate) async fn delete_blob(ctx: Ctx) -> BlobResult<Resp> {
     let _guard = ctx.svc.write_lock.lock().await;
     let rec = require(&ctx).await?;
     check_write(&ctx.headers, Some((&rec.etag, rec.last_modified)))?;
-    ctx.svc
-        .store
-        .commit(vec![
-            Op::Delete {
-                table: Table::Blobs,
-                key: ctx.blob_key(),
-            },
-            Op::Delete {
-                table: Table::BlobData,
-                key: ctx.blob_key(),
-            },
-            Op::DeletePrefix {
-                table: Table::Blocks,
-                prefix: blocks_prefix(&ctx),
-            },
-        ])
-        .await?;
+    let mut ops = content::delete_all_ops(&ctx.blob_key());
+    ops.push(Op::Delete {
+        table: Table::Blobs,
+        key: ctx.blob_key(),
+    });
+    ops.push(Op::DeletePrefix {
+        table: Table::Blocks,
+        prefix: blocks_prefix(&ctx),
+    });
+    ctx.svc.store.commit(ops).await?;
     drop(_guard);
     events::blob_deleted(&ctx, &rec).await;
     finish(

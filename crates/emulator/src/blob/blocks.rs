@@ -1,6 +1,7 @@
 //! Put Block and Put Block List, with Azure's limits enforced before anything is allocated:
 //! at most 100,000 uncommitted blocks per blob, at most 50,000 blocks in a list, a block no
-//! larger than the request body cap and a blob no larger than `blob.max_blob_bytes`.
+//! larger than the request body cap and a blob no larger than `blob.max_blob_bytes`. A block's
+//! bytes are written once, by Put Block, to a part of their own (see `super::content`).
 
 use std::collections::HashMap;
 
@@ -11,9 +12,10 @@ use http::StatusCode;
 
 use super::blobs::{
     begin_write, blocks_prefix, check_md5, commit_blob, content_props, created_response, load,
-    reject_unsupported_put_headers, require_write,
+    reject_unsupported_put_headers, require_write, NewContent,
 };
 use super::containers;
+use super::content::{new_part_name, part_key, Part, StagedBlock};
 use super::error::{BlobError, BlobResult};
 use super::events;
 use super::model::{BlobRecord, BlockRef};
@@ -52,26 +54,49 @@ pub(crate) async fn put_block(ctx: Ctx) -> BlobResult<Resp> {
     let exists = load(&ctx).await?.is_some();
     require_write(&ctx, exists)?;
     let key = format!("{}{}", blocks_prefix(&ctx), id);
+    let blob_key = ctx.blob_key();
     let staged = ctx
         .svc
         .store
         .count_prefix(Table::Blocks, &blocks_prefix(&ctx))
         .await?;
-    if staged >= MAX_UNCOMMITTED_BLOCKS && ctx.svc.store.get(Table::Blocks, &key).await?.is_none() {
+    let replaced = match ctx.svc.store.get(Table::Blocks, &key).await? {
+        Some(pointer) => Some(StagedBlock::decode(&pointer)?),
+        None => None,
+    };
+    if staged >= MAX_UNCOMMITTED_BLOCKS && replaced.is_none() {
         return Err(BlobError::new(
             StatusCode::CONFLICT,
             "BlockCountExceedsLimit",
             format!("The uncommitted block count cannot exceed the maximum limit of {MAX_UNCOMMITTED_BLOCKS} blocks; commit them with Put Block List first."),
         ));
     }
-    ctx.svc
-        .store
-        .commit(vec![Op::Put {
+    // The bytes go to a part of their own; the staged-block entry points at it.
+    let block = StagedBlock {
+        part: Part {
+            name: new_part_name('s'),
+            size: ctx.body.len() as u64,
+        },
+    };
+    let mut ops = vec![
+        Op::Put {
+            table: Table::BlobData,
+            key: part_key(&blob_key, &block.part),
+            value: ctx.body.to_vec(),
+        },
+        Op::Put {
             table: Table::Blocks,
             key,
-            value: ctx.body.to_vec(),
-        }])
-        .await?;
+            value: block.encode(),
+        },
+    ];
+    if let Some(old) = replaced {
+        ops.push(Op::Delete {
+            table: Table::BlobData,
+            key: part_key(&blob_key, &old.part),
+        });
+    }
+    ctx.svc.store.commit(ops).await?;
     finish(
         response(StatusCode::CREATED)
             .header("content-md5", md5)
@@ -97,89 +122,57 @@ fn too_large(limit: u64) -> BlobError {
     .with_detail("MaxLimit", &limit.to_string())
 }
 
-/// Where a block of the new list comes from.
-#[derive(Clone, Copy)]
-enum Source {
-    /// Index into the loaded staged blocks.
-    Staged(usize),
-    /// Offset and length in the current blob.
-    Committed(usize, usize),
-}
-
-/// Resolves the block ids of a list to their bytes, loading each distinct staged block once
-/// and the current blob only if a committed block is named.
+/// Resolves the block ids of a list to the parts that hold their bytes: a staged block's
+/// pointer is read once per id, a committed block is the current blob's part at the same
+/// position. No block's bytes are loaded.
 struct Resolver<'a> {
     ctx: &'a Ctx,
     prefix: String,
-    /// Staged blocks loaded so far, and where each id is (`None`: not staged).
-    staged: Vec<Vec<u8>>,
-    staged_ids: HashMap<String, Option<usize>>,
-    /// Committed blocks of the current blob: id -> (offset, length).
-    committed: HashMap<String, (usize, usize)>,
-    old_data: Option<Vec<u8>>,
+    /// Staged blocks looked up so far (`None`: not staged).
+    staged: HashMap<String, Option<Part>>,
+    /// Committed blocks of the current blob: id -> part.
+    committed: HashMap<String, Part>,
 }
 
 impl<'a> Resolver<'a> {
     fn new(ctx: &'a Ctx, existing: Option<&BlobRecord>) -> Self {
         let mut committed = HashMap::new();
-        let mut off = 0usize;
-        for b in existing.iter().flat_map(|e| e.blocks.iter()) {
-            let len = usize::try_from(b.size).unwrap_or(usize::MAX);
-            committed.insert(b.id.clone(), (off, len));
-            off = off.saturating_add(len);
+        if let Some(e) = existing {
+            // Only a blob committed from a block list has one part per block.
+            if e.parts.len() == e.blocks.len() {
+                for (b, p) in e.blocks.iter().zip(&e.parts) {
+                    committed.insert(b.id.clone(), p.clone());
+                }
+            }
         }
         Self {
             ctx,
             prefix: blocks_prefix(ctx),
-            staged: Vec::new(),
-            staged_ids: HashMap::new(),
+            staged: HashMap::new(),
             committed,
-            old_data: None,
         }
     }
 
-    async fn staged(&mut self, id: &str) -> BlobResult<Option<Source>> {
-        if let Some(found) = self.staged_ids.get(id) {
-            return Ok(found.map(Source::Staged));
+    async fn staged(&mut self, id: &str) -> BlobResult<Option<Part>> {
+        if let Some(found) = self.staged.get(id) {
+            return Ok(found.clone());
         }
         let key = format!("{}{}", self.prefix, id);
         let found = match self.ctx.svc.store.get(Table::Blocks, &key).await? {
-            Some(bytes) => {
-                self.staged.push(bytes);
-                Some(self.staged.len() - 1)
-            }
+            Some(pointer) => Some(StagedBlock::decode(&pointer)?.part),
             None => None,
         };
-        self.staged_ids.insert(id.to_string(), found);
-        Ok(found.map(Source::Staged))
+        self.staged.insert(id.to_string(), found.clone());
+        Ok(found)
     }
 
-    async fn committed(&mut self, id: &str) -> BlobResult<Option<Source>> {
-        let Some(&(off, len)) = self.committed.get(id) else {
-            return Ok(None);
-        };
-        if self.old_data.is_none() {
-            let data = self
-                .ctx
-                .svc
-                .store
-                .get(Table::BlobData, &self.ctx.blob_key())
-                .await?
-                .unwrap_or_default();
-            self.old_data = Some(data);
-        }
-        let have = self.old_data.as_ref().map_or(0, Vec::len);
-        Ok((off.checked_add(len).is_some_and(|end| end <= have))
-            .then_some(Source::Committed(off, len)))
-    }
-
-    async fn resolve(&mut self, kind: BlockKind, id: &str) -> BlobResult<Source> {
+    async fn resolve(&mut self, kind: BlockKind, id: &str) -> BlobResult<Part> {
         let found = match kind {
             BlockKind::Uncommitted => self.staged(id).await?,
-            BlockKind::Committed => self.committed(id).await?,
+            BlockKind::Committed => self.committed.get(id).cloned(),
             BlockKind::Latest => match self.staged(id).await? {
-                Some(s) => Some(s),
-                None => self.committed(id).await?,
+                Some(p) => Some(p),
+                None => self.committed.get(id).cloned(),
             },
         };
         found.ok_or_else(|| {
@@ -187,17 +180,6 @@ impl<'a> Resolver<'a> {
                 "block `{id}` ({kind:?}) was not found; stage it with Put Block first"
             ))
         })
-    }
-
-    fn bytes(&self, source: Source) -> &[u8] {
-        match source {
-            Source::Staged(i) => self.staged.get(i).map_or(&[][..], Vec::as_slice),
-            Source::Committed(off, len) => self
-                .old_data
-                .as_deref()
-                .and_then(|d| d.get(off..off + len))
-                .unwrap_or(&[]),
-        }
     }
 }
 
@@ -217,35 +199,32 @@ pub(crate) async fn put_block_list(ctx: Ctx) -> BlobResult<Resp> {
         ),
     })?;
     let (_guard, existing) = begin_write(&ctx).await?;
-    // First the sizes: every distinct block is loaded once, and the running total is checked
-    // against the cap before the next one, so a list naming one block many times is refused
-    // before the blob is assembled.
+    // The running total is checked against the cap after each block, so a list naming one
+    // block many times is refused as soon as it would pass it.
     let cap = ctx.svc.cfg.max_blob_bytes;
     let mut resolver = Resolver::new(&ctx, existing.as_ref());
-    let mut sources = Vec::with_capacity(wanted.len());
+    let mut parts = Vec::with_capacity(wanted.len());
+    let mut blocks = Vec::with_capacity(wanted.len());
     let mut total: u64 = 0;
     for (kind, id) in &wanted {
-        let source = resolver.resolve(*kind, id).await?;
-        total = total.saturating_add(resolver.bytes(source).len() as u64);
+        let part = resolver.resolve(*kind, id).await?;
+        total = total.saturating_add(part.size);
         if total > cap {
             return Err(too_large(cap));
         }
-        sources.push(source);
-    }
-    let capacity = usize::try_from(total).map_err(|_| too_large(cap))?;
-    let mut data = Vec::with_capacity(capacity);
-    let mut blocks = Vec::with_capacity(wanted.len());
-    for ((_, id), source) in wanted.iter().zip(&sources) {
-        let bytes = resolver.bytes(*source);
-        data.extend_from_slice(bytes);
         blocks.push(BlockRef {
             id: id.clone(),
-            size: bytes.len() as u64,
+            size: part.size,
         });
+        parts.push(part);
     }
     drop(resolver);
+    let content = NewContent {
+        parts,
+        writes: Vec::new(),
+    };
     let props = content_props(&ctx, false);
-    let rec = commit_blob(&ctx, existing.as_ref(), data, props, blocks, None).await?;
+    let rec = commit_blob(&ctx, existing.as_ref(), content, props, blocks, None).await?;
     drop(_guard);
     events::blob_created(&ctx, &rec, "PutBlockList").await;
     created_response(&rec, None)

@@ -8,6 +8,7 @@ mod blobs;
 mod blocks;
 mod conditions;
 mod containers;
+mod content;
 mod error;
 mod events;
 mod listing;

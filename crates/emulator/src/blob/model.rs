@@ -20,7 +20,7 @@ pub(crate) struct BlockRef {
     pub size: u64,
 }
 
-/// Properties of a block blob (the bytes live in their own table).
+/// Properties of a block blob (the bytes live in their own table, see `super::content`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct BlobRecord {
     pub name: String,
@@ -36,6 +36,9 @@ pub(crate) struct BlobRecord {
     pub content_md5: Option<String>,
     pub metadata: BTreeMap<String, String>,
     pub blocks: Vec<BlockRef>,
+    /// Where the bytes are, in blob order (for a block list: one part per block).
+    #[serde(default)]
+    pub parts: Vec<super::content::Part>,
     pub sequencer: u64,
 }
 
