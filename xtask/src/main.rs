@@ -36,6 +36,9 @@ commands:
   bench --soak [--minutes=N]  mixed traffic for N minutes (default 5): successes, uploads,
                  denied calls, traps, time limits, large bodies, both worlds; fails if the
                  harness's RSS or open descriptors grow past a few percent
+  bench --big [--mib=N]  N MiB (default 1024) up through blob-write and back down through
+                 blob-read, both worlds, Blob emulator in its own process: every byte checked,
+                 fails if the harness's RSS grows by more than 16 MiB during a transfer
   bench [--quick] sizes, instantiation, cold start, throughput vs native hyper and (components)
                  vs `wasmtime serve`, blob writes end to end, for modules and components
   lint           cargo fmt --check and cargo clippy --all-targets -- -D warnings
@@ -65,7 +68,7 @@ fn main() -> ExitCode {
     let flag = |name: &str| args.iter().skip(1).any(|a| a == name);
     let allowed: &[&str] = match args.first().map(String::as_str) {
         Some("demo") => &["--serve", "--components"],
-        Some("bench") => &["--quick", "--soak"],
+        Some("bench") => &["--quick", "--soak", "--big"],
         _ => &[],
     };
     let soak_minutes = args
@@ -78,7 +81,9 @@ fn main() -> ExitCode {
     if let Some(extra) = args
         .iter()
         .skip(1)
-        .filter(|a| !(args[0] == "bench" && a.starts_with("--minutes=")))
+        .filter(|a| {
+            !(args[0] == "bench" && (a.starts_with("--minutes=") || a.starts_with("--mib=")))
+        })
         .find(|a| !allowed.contains(&a.as_str()))
     {
         eprintln!("xtask: unknown argument {extra:?}\n\n{USAGE}");
@@ -101,6 +106,15 @@ fn main() -> ExitCode {
             Some(Err(e)) => Err(e),
             minutes => bench::soak::run(minutes.and_then(Result::ok).unwrap_or(5)),
         },
+        Some("bench") if flag("--big") => {
+            match args.iter().find_map(|a| a.strip_prefix("--mib=")) {
+                Some(m) => m
+                    .parse::<u64>()
+                    .map_err(|_| format!("--mib={m}: not a whole number"))
+                    .and_then(bench::big::run),
+                None => bench::big::run(1024),
+            }
+        }
         Some("bench") => bench::run(flag("--quick")),
         Some("tools") => tools::run(),
         Some("help") | Some("--help") | Some("-h") | None => {

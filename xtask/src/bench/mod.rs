@@ -8,6 +8,7 @@
 //! allocator), blob-write end to end against the embedded Blob emulator, and the harness's peak
 //! RSS. Prints a Markdown table and writes JSON to `<target>/bench/`.
 
+pub mod big;
 mod json;
 mod load;
 mod procs;
