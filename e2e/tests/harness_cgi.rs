@@ -68,6 +68,15 @@ async fn every_cgi_variable_over_real_http() {
         None,
         "Authorization must not reach the guest"
     );
+    // The module's value replaces the CGI one; it is not passed twice.
+    assert_eq!(env.matches("SERVER_SOFTWARE=").count(), 1, "{env}");
+    // The guest had finished: the response went out whole, with its length, not chunked.
+    let length = resp
+        .headers()
+        .get("content-length")
+        .map(|v| v.to_str().unwrap());
+    assert_eq!(length, Some(resp.body().len().to_string().as_str()));
+    assert!(resp.headers().get("transfer-encoding").is_none());
     server.shutdown().await;
 }
 

@@ -49,52 +49,90 @@ impl CgiRequest<'_> {
     /// assert!(req.environment().contains(&("HTTP_X_A".into(), "1".into())));
     /// ```
     pub fn environment(&self) -> Vec<(String, String)> {
+        let mut env = Vec::with_capacity(24 + self.parts.headers.keys_len());
+        self.for_each_var(|name, value| env.push((name.to_string(), value.to_string())));
+        env
+    }
+
+    /// Calls `f` with each variable of [`CgiRequest::environment`], in the same order, without
+    /// building the list: values are borrowed from the request where they can be, and the rest
+    /// are formatted into one scratch buffer.
+    ///
+    /// ```
+    /// # let parts = http::Request::get("/?q=1").body(()).unwrap().into_parts().0;
+    /// # let req = harness::CgiRequest { parts: &parts, body_len: 0, script_name: "/", path_info: "",
+    /// #     matched_route: "/", peer: "127.0.0.1:1".parse().unwrap(), local: "127.0.0.1:2".parse().unwrap() };
+    /// let mut query = None;
+    /// req.for_each_var(|name, value| if name == "QUERY_STRING" { query = Some(value.to_string()) });
+    /// assert_eq!(query.as_deref(), Some("q=1"));
+    /// ```
+    pub fn for_each_var(&self, mut f: impl FnMut(&str, &str)) {
+        use std::fmt::Write;
         let uri = &self.parts.uri;
         let query = uri.query().unwrap_or("");
-        let (server_name, server_port) = self.server_name_and_port();
-        let host_for_url = match self.parts.headers.get(http::header::HOST) {
-            Some(h) => String::from_utf8_lossy(h.as_bytes()).into_owned(),
-            None => self.local.to_string(),
-        };
-        let full_url = format!(
-            "http://{host_for_url}{}{}{query}",
-            uri.path(),
-            if query.is_empty() { "" } else { "?" }
-        );
-        let decoded_path_info = percent_decode_str(self.path_info)
-            .decode_utf8_lossy()
-            .into_owned();
+        let host_header = self.parts.headers.get(http::header::HOST);
+        let mut scratch = String::with_capacity(128);
+        let decoded_path_info = percent_decode_str(self.path_info).decode_utf8_lossy();
+        let method = self.parts.method.as_str();
+        f("REQUEST_METHOD", method);
+        f("QUERY_STRING", query);
+        f("PATH_INFO", &decoded_path_info);
+        f("X_RAW_PATH_INFO", self.path_info);
+        f("PATH_TRANSLATED", &decoded_path_info);
+        f("SCRIPT_NAME", self.script_name);
+        f("X_MATCHED_ROUTE", self.matched_route);
+        match host_header {
+            Some(h) => {
+                let _ = write!(scratch, "http://{}", String::from_utf8_lossy(h.as_bytes()));
+            }
+            None => {
+                let _ = write!(scratch, "http://{}", self.local);
+            }
+        }
+        scratch.push_str(uri.path());
+        if !query.is_empty() {
+            scratch.push('?');
+            scratch.push_str(query);
+        }
+        f("X_FULL_URL", &scratch);
+        let authority = host_header
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| h.parse::<http::uri::Authority>().ok());
+        scratch.clear();
+        match &authority {
+            Some(auth) => {
+                f("SERVER_NAME", auth.host());
+                let _ = write!(scratch, "{}", auth.port_u16().unwrap_or(self.local.port()));
+            }
+            None => {
+                let _ = write!(scratch, "{}", self.local.ip());
+                f("SERVER_NAME", &scratch);
+                scratch.clear();
+                let _ = write!(scratch, "{}", self.local.port());
+            }
+        }
+        f("SERVER_PORT", &scratch);
+        scratch.clear();
+        let _ = write!(scratch, "{:?}", self.parts.version);
+        f("SERVER_PROTOCOL", &scratch);
+        f("SERVER_SOFTWARE", crate::SERVER_SOFTWARE);
+        f("GATEWAY_INTERFACE", "CGI/1.1");
+        scratch.clear();
+        let _ = write!(scratch, "{}", self.body_len);
+        f("CONTENT_LENGTH", &scratch);
         let content_type = self
             .parts
             .headers
             .get(http::header::CONTENT_TYPE)
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-            .unwrap_or_default();
-        let peer_ip = self.peer.ip().to_string();
-        let mut env: Vec<(String, String)> = vec![
-            ("REQUEST_METHOD".into(), self.parts.method.to_string()),
-            ("QUERY_STRING".into(), query.into()),
-            ("PATH_INFO".into(), decoded_path_info.clone()),
-            ("X_RAW_PATH_INFO".into(), self.path_info.into()),
-            ("PATH_TRANSLATED".into(), decoded_path_info),
-            ("SCRIPT_NAME".into(), self.script_name.into()),
-            ("X_MATCHED_ROUTE".into(), self.matched_route.into()),
-            ("X_FULL_URL".into(), full_url),
-            ("SERVER_NAME".into(), server_name),
-            ("SERVER_PORT".into(), server_port),
-            (
-                "SERVER_PROTOCOL".into(),
-                format!("{:?}", self.parts.version),
-            ),
-            ("SERVER_SOFTWARE".into(), crate::SERVER_SOFTWARE.into()),
-            ("GATEWAY_INTERFACE".into(), "CGI/1.1".into()),
-            ("CONTENT_LENGTH".into(), self.body_len.to_string()),
-            ("CONTENT_TYPE".into(), content_type),
-            ("REMOTE_ADDR".into(), peer_ip.clone()),
-            ("REMOTE_HOST".into(), peer_ip),
-            ("AUTH_TYPE".into(), String::new()),
-            ("REMOTE_USER".into(), String::new()),
-        ];
+            .map(|v| String::from_utf8_lossy(v.as_bytes()));
+        f("CONTENT_TYPE", content_type.as_deref().unwrap_or(""));
+        scratch.clear();
+        let _ = write!(scratch, "{}", self.peer.ip());
+        f("REMOTE_ADDR", &scratch);
+        f("REMOTE_HOST", &scratch);
+        f("AUTH_TYPE", "");
+        f("REMOTE_USER", "");
+        let mut name_buf = String::with_capacity(32);
         for name in self.parts.headers.keys() {
             // `Proxy` would become HTTP_PROXY, which HTTP clients in the guest read as their
             // proxy setting (httpoxy): a client must never choose where the guest connects.
@@ -104,38 +142,20 @@ impl CgiRequest<'_> {
             {
                 continue;
             }
-            let value = self
-                .parts
-                .headers
-                .get_all(name)
-                .iter()
-                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-                .collect::<Vec<_>>()
-                .join(", ");
-            let var = format!(
-                "HTTP_{}",
-                name.as_str().to_ascii_uppercase().replace('-', "_")
-            );
-            env.push((var, value));
-        }
-        env
-    }
-
-    fn server_name_and_port(&self) -> (String, String) {
-        let host = self
-            .parts
-            .headers
-            .get(http::header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .and_then(|h| h.parse::<http::uri::Authority>().ok());
-        match host {
-            Some(auth) => (
-                auth.host().to_string(),
-                auth.port_u16()
-                    .unwrap_or_else(|| self.local.port())
-                    .to_string(),
-            ),
-            None => (self.local.ip().to_string(), self.local.port().to_string()),
+            scratch.clear();
+            for (i, v) in self.parts.headers.get_all(name).iter().enumerate() {
+                if i > 0 {
+                    scratch.push_str(", ");
+                }
+                scratch.push_str(&String::from_utf8_lossy(v.as_bytes()));
+            }
+            name_buf.clear();
+            name_buf.push_str("HTTP_");
+            name_buf.extend(name.as_str().chars().map(|c| match c {
+                '-' => '_',
+                c => c.to_ascii_uppercase(),
+            }));
+            f(&name_buf, &scratch);
         }
     }
 }

@@ -189,6 +189,7 @@ impl CgiStdout {
         let output = CgiOutput {
             head: head_rx,
             body: ChannelBody {
+                held: None,
                 rx: body_rx,
                 cut,
                 route: out_route,
@@ -408,6 +409,8 @@ impl Pollable for CgiStdout {
 
 /// The body of a module's response: what the guest writes after its header block.
 pub(crate) struct ChannelBody {
+    /// Bytes taken from the channel by [`ChannelBody::take_finished`] that go out first.
+    held: Option<Bytes>,
     rx: mpsc::Receiver<Bytes>,
     cut: Arc<Mutex<Option<String>>>,
     route: Arc<str>,
@@ -422,6 +425,32 @@ impl ChannelBody {
         self.request = Some(faults);
         self
     }
+
+    /// The whole body in one piece, when the guest has finished cleanly and everything it
+    /// wrote is waiting here (so the response can go out with a length, head and body in one
+    /// write); `None` when the body must stream: the guest is still writing, its output was
+    /// cut, or the request body failed.
+    pub(crate) fn take_finished(&mut self, request: &RequestFaults) -> Option<Bytes> {
+        if request.get().is_some() || self.cut.lock().unwrap_or_else(|e| e.into_inner()).is_some() {
+            return None;
+        }
+        let mut whole = self.held.take().map(BytesMut::from).unwrap_or_default();
+        loop {
+            match self.rx.try_recv() {
+                Ok(chunk) if whole.is_empty() => whole = BytesMut::from(chunk),
+                Ok(chunk) => whole.extend_from_slice(&chunk),
+                Err(mpsc::error::TryRecvError::Disconnected) => {
+                    self.done = true;
+                    return Some(whole.freeze());
+                }
+                Err(mpsc::error::TryRecvError::Empty) => {
+                    // A writer is still there: keep what was taken, in order, for the stream.
+                    self.held = Some(whole.freeze()).filter(|b| !b.is_empty());
+                    return None;
+                }
+            }
+        }
+    }
 }
 
 impl Body for ChannelBody {
@@ -434,6 +463,9 @@ impl Body for ChannelBody {
     ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
         if self.done {
             return Poll::Ready(None);
+        }
+        if let Some(held) = self.held.take() {
+            return Poll::Ready(Some(Ok(Frame::data(held))));
         }
         match self.rx.poll_recv(cx) {
             Poll::Ready(Some(data)) => Poll::Ready(Some(Ok(Frame::data(data)))),

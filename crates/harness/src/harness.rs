@@ -361,7 +361,7 @@ impl Harness {
         faults: RequestFaults,
     ) -> (Outcome, Timings) {
         let limits = &self.inner.limits;
-        let (stdout, output) = CgiStdout::new(limits.max_response_bytes, route.clone());
+        let (stdout, mut output) = CgiStdout::new(limits.max_response_bytes, route.clone());
         let stdio = RunStdio {
             stdin: BodyStdin::new(body),
             stdout: stdout.clone(),
@@ -400,7 +400,18 @@ impl Harness {
                         Ok((OutputEnd::Streamed(Some(failure)) | OutputEnd::Headless(failure), timings)) => {
                             return (failure, timings)
                         }
-                        Ok((OutputEnd::Streamed(None), _)) => {}
+                        Ok((OutputEnd::Streamed(None), _)) => {
+                            // The guest is done and all it wrote is waiting: send it with its
+                            // length, head and body in one write.
+                            if let Some(whole) = output.body.take_finished(&faults) {
+                                let length = http::HeaderValue::from(whole.len());
+                                let mut response = head.map(|()| full(whole));
+                                response
+                                    .headers_mut()
+                                    .insert(http::header::CONTENT_LENGTH, length);
+                                return (Outcome::Streaming(response), clock.timings());
+                            }
+                        }
                         Err(e) => {
                             return (
                                 Outcome::Failed(format!("the module's task failed: {e}")),

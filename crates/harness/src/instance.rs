@@ -12,20 +12,27 @@ use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
 use crate::cgi_stream::{BodyStdin, CgiStdout};
 use crate::outbound::{abi::HasOutbound, OutboundClient, OutboundPolicy, OutboundState};
 use crate::outcome::{Outcome, RunClock, Timings};
+use crate::wagi_environ::PackedEnv;
 use crate::{CgiRequest, GuestLog, ModuleConfig};
 
 /// Largest stderr kept from one request for the log (both worlds).
 pub(crate) const MAX_STDERR: usize = 64 << 10;
 
-/// A request's store data: WASI and the outbound handles.
+/// A request's store data: WASI, the CGI environment and the outbound handles.
 pub struct RequestState {
     wasi: WasiP1Ctx,
+    environ: PackedEnv,
     outbound: OutboundState,
 }
 
 impl RequestState {
     pub(crate) fn wasi(&mut self) -> &mut WasiP1Ctx {
         &mut self.wasi
+    }
+
+    /// The run's environment (read by `crate::wagi_environ`'s `environ_get`).
+    pub(crate) fn environ(&self) -> &PackedEnv {
+        &self.environ
     }
 }
 
@@ -43,11 +50,14 @@ pub(crate) struct WagiModule {
     /// The module's outbound client (its connection pool).
     pub(crate) client: OutboundClient,
     pub(crate) entrypoint: String,
+    /// The module's `environment`, packed once; it follows the CGI variables of each run and
+    /// wins over a CGI variable of the same name.
+    pub(crate) environment: PackedEnv,
 }
 
 /// The CGI environment and argv of one run.
 pub(crate) struct RunInput {
-    pub(crate) env: Vec<(String, String)>,
+    pub(crate) env: PackedEnv,
     pub(crate) args: Vec<String>,
 }
 
@@ -79,18 +89,19 @@ impl WagiModule {
             peer,
             local,
         };
-        let mut env = cgi.environment();
-        if body_len.is_none() {
-            if let Some(slot) = env.iter_mut().find(|(name, _)| name == "CONTENT_LENGTH") {
-                slot.1 = String::new();
+        let module_env = &self.environment;
+        let mut env = PackedEnv::with_capacity(1024 + module_env.len_bytes());
+        cgi.for_each_var(|name, value| {
+            if module_env.contains(name) {
+                return;
             }
-        }
-        for (k, v) in &self.config.environment {
-            match env.iter_mut().find(|(name, _)| name == k) {
-                Some(slot) => slot.1 = v.clone(),
-                None => env.push((k.clone(), v.clone())),
+            if name == "CONTENT_LENGTH" && body_len.is_none() {
+                env.push(name, "");
+            } else {
+                env.push(name, value);
             }
-        }
+        });
+        env.extend(module_env);
         let args = argv(
             &self.config,
             parts.uri.path(),
@@ -114,7 +125,6 @@ impl WagiModule {
         let stderr = GuestLog::new(MAX_STDERR);
         let mut builder = WasiCtxBuilder::new();
         builder
-            .envs(&input.env)
             .args(&input.args)
             .stdin(stdio.stdin)
             .stdout(stdio.stdout)
@@ -124,6 +134,7 @@ impl WagiModule {
         }
         let state = RequestState {
             wasi: builder.build_p1(),
+            environ: input.env,
             outbound: OutboundState::new(self.policy.clone(), self.client.clone(), hops),
         };
         let mut store = Store::new(engine, state);

@@ -49,6 +49,7 @@ mod prepared;
 mod routes;
 mod server;
 mod testing;
+mod wagi_environ;
 mod wasm_kind;
 
 pub use allowed_hosts::{allowed_hosts_entry_for, AllowList};

@@ -11,6 +11,7 @@ use crate::component::{self, ComponentModule, ComponentState};
 use crate::instance::{RequestState, WagiModule};
 use crate::module_cache::{self, Compiled, Source};
 use crate::outbound::{OutboundClient, OutboundPolicy};
+use crate::wagi_environ::PackedEnv;
 use crate::{AllowList, CacheConfig, Error, Limits, ModuleConfig, Result, WasmKind};
 
 /// A module ready to serve.
@@ -40,6 +41,7 @@ impl Linkers {
         let mut wagi: Linker<RequestState> = Linker::new(engine);
         wasmtime_wasi::p1::add_to_linker_async(&mut wagi, |s: &mut RequestState| s.wasi())
             .map_err(|e| Error::Engine(e.to_string()))?;
+        crate::wagi_environ::add_to_linker(&mut wagi).map_err(|e| Error::Engine(e.to_string()))?;
         crate::outbound::abi::add_to_linker(&mut wagi).map_err(|e| Error::Engine(e.to_string()))?;
         let component = component::linker(engine).map_err(|e| Error::Engine(e.to_string()))?;
         Ok(Self { wagi, component })
@@ -87,12 +89,14 @@ pub(crate) fn prepare(
                 .entrypoint
                 .clone()
                 .unwrap_or_else(|| "_start".to_string());
+            let environment = PackedEnv::from_config(&config.environment).map_err(err)?;
             Ok(PreparedModule::Wagi(WagiModule {
                 config,
                 pre,
                 policy,
                 client,
                 entrypoint,
+                environment,
             }))
         }
         WasmKind::Component => {
