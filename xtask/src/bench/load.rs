@@ -18,6 +18,10 @@ pub struct Load {
     pub errors: u64,
     /// Requests completed.
     pub requests: u64,
+    /// CPU time (user + system) the server process used per completed request, in
+    /// microseconds; 0 when not measured. Unlike req/s, this hardly moves when other work
+    /// shares the machine, so it is the figure to compare between runs.
+    pub cpu_us: f64,
 }
 
 /// Makes sure `wrk` runs; installs it with apt-get when it is missing.
@@ -75,6 +79,45 @@ pub fn wrk(url: &str, connections: u32, secs: u32, script: Option<&Path>) -> Res
     cmd.arg(url);
     let text = output(&mut cmd)?;
     parse(&text).map_err(|e| format!("{e} in wrk's output:\n{text}"))
+}
+
+/// Like [`wrk`], and also measures the CPU time process `pid` used per request meanwhile.
+pub fn wrk_on(
+    pid: u32,
+    url: &str,
+    connections: u32,
+    secs: u32,
+    script: Option<&Path>,
+) -> Result<Load, String> {
+    let before = cpu_seconds(pid);
+    let mut load = wrk(url, connections, secs, script)?;
+    if let (Some(b), Some(a)) = (before, cpu_seconds(pid)) {
+        if load.requests > 0 {
+            load.cpu_us = (a - b) * 1e6 / load.requests as f64;
+        }
+    }
+    Ok(load)
+}
+
+/// CPU time (user + system) process `pid` has used, in seconds (`/proc/<pid>/stat`).
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / clock_ticks_per_second())
+}
+
+/// The kernel's clock ticks per second (`getconf CLK_TCK`, 100 on Linux).
+fn clock_ticks_per_second() -> f64 {
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        output(Command::new("getconf").arg("CLK_TCK"))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(100.0)
+    })
 }
 
 /// Parses wrk's text report (with `--latency`).
@@ -146,6 +189,7 @@ pub fn median(runs: &[Load]) -> Load {
         p99_ms: pick(|l| l.p99_ms),
         errors: runs.iter().map(|l| l.errors).sum(),
         requests: runs.iter().map(|l| l.requests).sum(),
+        cpu_us: pick(|l| l.cpu_us),
     }
 }
 
@@ -169,6 +213,22 @@ mod tests {
 Requests/sec:  29990.12
 Transfer/sec:      3.50MB
 ";
+
+    #[test]
+    fn reads_this_process_cpu_time() {
+        let before = cpu_seconds(std::process::id()).expect("/proc/self/stat");
+        let mut x = 0u64;
+        let started = std::time::Instant::now();
+        while started.elapsed() < std::time::Duration::from_millis(100) {
+            x = std::hint::black_box(x.wrapping_add(1));
+        }
+        let after = cpu_seconds(std::process::id()).unwrap();
+        assert!(
+            after - before >= 0.05,
+            "{before} -> {after} after 100 ms of spinning"
+        );
+        assert_eq!(cpu_seconds(u32::MAX), None);
+    }
 
     #[test]
     fn parses_a_wrk_report() {

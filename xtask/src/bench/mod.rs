@@ -279,10 +279,11 @@ pub fn run(quick: bool) -> Result<(), String> {
         );
         let (mut h, mut n, mut hc, mut w) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for _ in 0..plan.rounds {
-            h.push(load::wrk(&hello_h, concurrency, plan.secs, None)?);
-            n.push(load::wrk(&hello_n, concurrency, plan.secs, None)?);
-            hc.push(load::wrk(&hello_hc, concurrency, plan.secs, None)?);
-            w.push(load::wrk(&hello_w, concurrency, plan.secs, None)?);
+            let run = |pid: u32, url: &str| load::wrk_on(pid, url, concurrency, plan.secs, None);
+            h.push(run(harness.pid(), &hello_h)?);
+            n.push(run(native.pid(), &hello_n)?);
+            hc.push(run(harness_c.pid(), &hello_hc)?);
+            w.push(run(wasmtime_serve.pid(), &hello_w)?);
         }
         scenarios.push(Scenario {
             name: "hello",
@@ -315,7 +316,13 @@ pub fn run(quick: bool) -> Result<(), String> {
         );
         let mut h = Vec::new();
         for _ in 0..plan.rounds {
-            h.push(load::wrk(&blob_url, concurrency, plan.secs, Some(&script))?);
+            h.push(load::wrk_on(
+                harness.pid(),
+                &blob_url,
+                concurrency,
+                plan.secs,
+                Some(&script),
+            )?);
         }
         scenarios.push(Scenario {
             name: "blob-write",
@@ -335,7 +342,8 @@ pub fn run(quick: bool) -> Result<(), String> {
         );
         let mut h = Vec::new();
         for _ in 0..plan.rounds {
-            h.push(load::wrk(
+            h.push(load::wrk_on(
+                harness_c.pid(),
                 &blob_url_c,
                 concurrency,
                 plan.secs,

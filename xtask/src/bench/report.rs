@@ -146,6 +146,21 @@ pub fn markdown(r: &Results) -> String {
             }
         }
     }
+    o.push_str("\n### CPU time per request (the server process's user + system CPU over the load run / requests)\n\nThis is the figure to compare between runs: it hardly moves when other work shares the machine, where req/s does.\n\n| scenario | concurrency | harness | native hyper | wasmtime serve |\n|---|---:|---:|---:|---:|\n");
+    let cpu = |l: Option<&Load>| match l {
+        Some(l) if l.cpu_us > 0.0 => format!("{:.1} µs", l.cpu_us),
+        _ => "–".into(),
+    };
+    for s in &r.scenarios {
+        o.push_str(&format!(
+            "| {} | {} | {} | {} | {} |\n",
+            s.label(),
+            s.concurrency,
+            cpu(Some(&s.harness)),
+            cpu(s.native.as_ref()),
+            cpu(s.wasmtime_serve.as_ref())
+        ));
+    }
     o.push_str(&format!(
         "\n### Peak RSS of the harness process (VmHWM)\n\n| after | peak RSS |\n|---|---:|\n| hello load | {} |\n| blob-write load{} | {} |\n| components: hello and blob-write loads (second harness process, emulator elsewhere) | {} |\n",
         mib_from_kib(r.rss_hello_kib),
@@ -219,6 +234,7 @@ fn load_json(l: &Load) -> Json {
         ("p99_ms", Json::Num(l.p99_ms)),
         ("requests", Json::Num(l.requests as f64)),
         ("failed", Json::Num(l.errors as f64)),
+        ("cpu_us_per_request", Json::Num(l.cpu_us)),
     ])
 }
 
@@ -364,6 +380,7 @@ mod tests {
             p99_ms: 2.0,
             errors: 0,
             requests: 100,
+            cpu_us: 40.0,
         }
     }
 
@@ -448,6 +465,9 @@ mod tests {
         assert!(md.contains("| 30% | met |"), "{md}");
         let json = json(&results(), 1).pretty();
         assert!(json.contains("\"ratio_vs_wasmtime_serve\": 0.5"), "{json}");
+        // CPU per request: harness, native, wasmtime serve (the component row has all three).
+        assert!(md.contains("| hello (component) | 32 | 40.0 µs | 40.0 µs | 40.0 µs |"), "{md}");
+        assert!(json.contains("\"cpu_us_per_request\": 40"), "{json}");
         assert!(json.contains("\"hello-component\""), "{json}");
         assert!(json.contains("\"as_built_bytes\": 665600"), "{json}");
     }
