@@ -73,11 +73,15 @@ impl PackedEnv {
 
     /// Whether an entry is named `name`.
     pub(crate) fn contains(&self, name: &str) -> bool {
-        self.entries().any(|(k, _)| k == name)
+        let name = name.as_bytes();
+        self.bytes
+            .split(|b| *b == 0)
+            .any(|entry| entry.starts_with(name) && entry.get(name.len()) == Some(&b'='))
     }
 
     /// The entries as `(name, value)`, in order.
-    pub(crate) fn entries(&self) -> impl Iterator<Item = (&str, &str)> {
+    #[cfg(test)]
+    fn entries(&self) -> impl Iterator<Item = (&str, &str)> {
         self.bytes
             .split(|b| *b == 0)
             .filter(|e| !e.is_empty())
@@ -202,6 +206,7 @@ mod tests {
         let entries: Vec<_> = e.entries().collect();
         assert_eq!(entries, [("A", "1"), ("EMPTY", ""), ("Q", "x=y")]);
         assert!(e.contains("EMPTY") && !e.contains("B"));
+        assert!(!e.contains("EMPT") && !e.contains("1"), "whole names only");
     }
 
     #[test]

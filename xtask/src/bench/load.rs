@@ -22,6 +22,10 @@ pub struct Load {
     /// microseconds; 0 when not measured. Unlike req/s, this hardly moves when other work
     /// shares the machine, so it is the figure to compare between runs.
     pub cpu_us: f64,
+    /// Minor page faults of the server process per completed request (each is a page the
+    /// process touched for the first time, or again after it was reset: for the harness,
+    /// mostly the guest's fresh memory pages); 0 when not measured.
+    pub faults: f64,
 }
 
 /// Makes sure `wrk` runs; installs it with apt-get when it is missing.
@@ -89,24 +93,39 @@ pub fn wrk_on(
     secs: u32,
     script: Option<&Path>,
 ) -> Result<Load, String> {
-    let before = cpu_seconds(pid);
+    let before = process_usage(pid);
     let mut load = wrk(url, connections, secs, script)?;
-    if let (Some(b), Some(a)) = (before, cpu_seconds(pid)) {
+    if let (Some(b), Some(a)) = (before, process_usage(pid)) {
         if load.requests > 0 {
-            load.cpu_us = (a - b) * 1e6 / load.requests as f64;
+            let n = load.requests as f64;
+            load.cpu_us = (a.cpu_seconds - b.cpu_seconds) * 1e6 / n;
+            load.faults = (a.minor_faults - b.minor_faults) / n;
         }
     }
     Ok(load)
 }
 
-/// CPU time (user + system) process `pid` has used, in seconds (`/proc/<pid>/stat`).
-fn cpu_seconds(pid: u32) -> Option<f64> {
+/// What a process has used so far.
+#[derive(Debug, Clone, Copy)]
+struct Usage {
+    /// CPU time, user + system, in seconds.
+    cpu_seconds: f64,
+    /// Minor page faults.
+    minor_faults: f64,
+}
+
+/// [`Usage`] of process `pid`, from `/proc/<pid>/stat`.
+fn process_usage(pid: u32) -> Option<Usage> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name (which is in parentheses and may hold spaces).
+    // Fields after the command name (which is in parentheses and may hold spaces): the
+    // third after it is field 4, so field N is at index N - 3.
     let rest = &stat[stat.rfind(')')? + 2..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-    Some(ticks / clock_ticks_per_second())
+    let field = |n: usize| fields.get(n - 3)?.parse::<f64>().ok();
+    Some(Usage {
+        cpu_seconds: (field(14)? + field(15)?) / clock_ticks_per_second(),
+        minor_faults: field(10)?,
+    })
 }
 
 /// The kernel's clock ticks per second (`getconf CLK_TCK`, 100 on Linux).
@@ -190,6 +209,7 @@ pub fn median(runs: &[Load]) -> Load {
         errors: runs.iter().map(|l| l.errors).sum(),
         requests: runs.iter().map(|l| l.requests).sum(),
         cpu_us: pick(|l| l.cpu_us),
+        faults: pick(|l| l.faults),
     }
 }
 
@@ -215,19 +235,24 @@ Transfer/sec:      3.50MB
 ";
 
     #[test]
-    fn reads_this_process_cpu_time() {
-        let before = cpu_seconds(std::process::id()).expect("/proc/self/stat");
+    fn reads_this_process_cpu_time_and_page_faults() {
+        let before = process_usage(std::process::id()).expect("/proc/self/stat");
         let mut x = 0u64;
         let started = std::time::Instant::now();
         while started.elapsed() < std::time::Duration::from_millis(100) {
             x = std::hint::black_box(x.wrapping_add(1));
         }
-        let after = cpu_seconds(std::process::id()).unwrap();
+        // 64 MiB touched for the first time: thousands of pages (fewer with huge pages).
+        let touched = std::hint::black_box(vec![1u8; 64 << 20]);
+        let after = process_usage(std::process::id()).unwrap();
+        drop(touched);
+        let cpu = after.cpu_seconds - before.cpu_seconds;
+        assert!(cpu >= 0.05, "{cpu} s of CPU after 100 ms of spinning");
         assert!(
-            after - before >= 0.05,
-            "{before} -> {after} after 100 ms of spinning"
+            after.minor_faults > before.minor_faults,
+            "{before:?} -> {after:?}"
         );
-        assert_eq!(cpu_seconds(u32::MAX), None);
+        assert!(process_usage(u32::MAX).is_none());
     }
 
     #[test]

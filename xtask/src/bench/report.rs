@@ -146,19 +146,25 @@ pub fn markdown(r: &Results) -> String {
             }
         }
     }
-    o.push_str("\n### CPU time per request (the server process's user + system CPU over the load run / requests)\n\nThis is the figure to compare between runs: it hardly moves when other work shares the machine, where req/s does.\n\n| scenario | concurrency | harness | native hyper | wasmtime serve |\n|---|---:|---:|---:|---:|\n");
+    o.push_str("\n### CPU time and page faults per request (the server process's user + system CPU and minor faults over the load run / requests)\n\nThese are the figures to compare between runs: they hardly move when other work shares the machine, where req/s does. A page fault is a page touched for the first time since it was mapped or reset: for the harness, mostly the guest's fresh memory.\n\n| scenario | concurrency | harness CPU | faults | native hyper CPU | wasmtime serve CPU | faults |\n|---|---:|---:|---:|---:|---:|---:|\n");
     let cpu = |l: Option<&Load>| match l {
         Some(l) if l.cpu_us > 0.0 => format!("{:.1} µs", l.cpu_us),
         _ => "–".into(),
     };
+    let faults = |l: Option<&Load>| match l {
+        Some(l) if l.cpu_us > 0.0 => format!("{:.1}", l.faults),
+        _ => "–".into(),
+    };
     for s in &r.scenarios {
         o.push_str(&format!(
-            "| {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} |\n",
             s.label(),
             s.concurrency,
             cpu(Some(&s.harness)),
+            faults(Some(&s.harness)),
             cpu(s.native.as_ref()),
-            cpu(s.wasmtime_serve.as_ref())
+            cpu(s.wasmtime_serve.as_ref()),
+            faults(s.wasmtime_serve.as_ref())
         ));
     }
     o.push_str(&format!(
@@ -235,6 +241,7 @@ fn load_json(l: &Load) -> Json {
         ("requests", Json::Num(l.requests as f64)),
         ("failed", Json::Num(l.errors as f64)),
         ("cpu_us_per_request", Json::Num(l.cpu_us)),
+        ("page_faults_per_request", Json::Num(l.faults)),
     ])
 }
 
@@ -381,6 +388,7 @@ mod tests {
             errors: 0,
             requests: 100,
             cpu_us: 40.0,
+            faults: 12.0,
         }
     }
 
@@ -466,7 +474,10 @@ mod tests {
         let json = json(&results(), 1).pretty();
         assert!(json.contains("\"ratio_vs_wasmtime_serve\": 0.5"), "{json}");
         // CPU per request: harness, native, wasmtime serve (the component row has all three).
-        assert!(md.contains("| hello (component) | 32 | 40.0 µs | 40.0 µs | 40.0 µs |"), "{md}");
+        assert!(
+            md.contains("| hello (component) | 32 | 40.0 µs | 12.0 | 40.0 µs | 40.0 µs | 12.0 |"),
+            "{md}"
+        );
         assert!(json.contains("\"cpu_us_per_request\": 40"), "{json}");
         assert!(json.contains("\"hello-component\""), "{json}");
         assert!(json.contains("\"as_built_bytes\": 665600"), "{json}");
