@@ -12,6 +12,9 @@ use crate::{Error, Limits, Result};
 /// wall-clock limit is checked at it.
 pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
 
+/// Set to `1`, the engine writes `/tmp/perf-<pid>.map` so `perf` names guest functions.
+pub(crate) const PERF_MAP_VAR: &str = "AZURE_WASI_PERF_MAP";
+
 /// Bytes of each pooled linear memory kept resident between instances (a Rust guest's stack
 /// and data start at about 1.1 MiB).
 const KEEP_RESIDENT_MEMORY: usize = 2 << 20;
@@ -57,6 +60,11 @@ pub(crate) fn build_engine(limits: &Limits) -> Result<Engine> {
         .epoch_interruption(true)
         .memory_init_cow(true)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    if std::env::var_os(PERF_MAP_VAR).is_some_and(|v| v == "1") {
+        // `perf report` then names the guests' functions (README "Profiling").
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        tracing::info!("{PERF_MAP_VAR}=1: guest code is listed in /tmp/perf-<pid>.map for perf");
+    }
     Engine::new(&config).map_err(|e| Error::Engine(e.to_string()))
 }
 
