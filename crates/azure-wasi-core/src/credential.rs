@@ -81,14 +81,29 @@ impl HostTokenCredential {
     /// assert!(format!("{cred:?}").contains("identity.azure-wasi.internal") || std::env::var("IDENTITY_ENDPOINT").is_ok());
     /// ```
     pub fn from_env() -> azure_core::Result<Arc<Self>> {
-        let endpoint = std::env::var("IDENTITY_ENDPOINT")
-            .ok()
-            .filter(|e| !e.is_empty())
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// [`HostTokenCredential::from_env`] with settings from `lookup` instead of the environment.
+    ///
+    /// ```
+    /// let cred = azure_wasi_core::HostTokenCredential::from_lookup(|name| {
+    ///     (name == "IDENTITY_ENDPOINT").then(|| "http://169.254.129.5:8081/msi/token".to_string())
+    /// }).unwrap();
+    /// assert!(format!("{cred:?}").contains("169.254.129.5"));
+    /// assert!(azure_wasi_core::HostTokenCredential::from_lookup(|_| Some("not a url".into())).is_err());
+    /// ```
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> azure_core::Result<Arc<Self>> {
+        let endpoint = lookup("IDENTITY_ENDPOINT")
+            .filter(|e| !e.trim().is_empty())
             .unwrap_or_else(|| DEFAULT_IDENTITY_ENDPOINT.to_string());
-        let header = std::env::var("IDENTITY_HEADER")
-            .ok()
-            .filter(|h| !h.is_empty());
-        Self::with_client(Arc::new(crate::WasiHttpClient::new()), &endpoint, header).map(Arc::new)
+        let header = lookup("IDENTITY_HEADER").filter(|h| !h.is_empty());
+        Self::with_client(
+            Arc::new(crate::WasiHttpClient::new()),
+            endpoint.trim(),
+            header,
+        )
+        .map(Arc::new)
     }
 
     /// A credential asking `endpoint` through `client`, sending `header` as `X-IDENTITY-HEADER`.
