@@ -156,7 +156,7 @@ impl HostTokenCredential {
                 format!(
                     "the host refused a token for {scope} ({}): {}",
                     u16::from(status),
-                    String::from_utf8_lossy(&body)
+                    refusal_message(&body)
                 ),
             ));
         }
@@ -179,6 +179,19 @@ impl HostTokenCredential {
             )
         })?;
         Ok(AccessToken::new(parsed.access_token, expires))
+    }
+}
+
+/// The `message` of a JSON error answer (App Service's and the harness's shape), else the
+/// start of the body.
+fn refusal_message(body: &[u8]) -> String {
+    #[derive(serde::Deserialize)]
+    struct Refusal {
+        message: String,
+    }
+    match serde_json::from_slice::<Refusal>(body) {
+        Ok(r) => r.message,
+        Err(_) => String::from_utf8_lossy(&body[..body.len().min(512)]).into_owned(),
     }
 }
 
