@@ -135,6 +135,11 @@ impl Policy for TokenPolicy {
     }
 }
 
+/// Appends `policy` as the last per-try policy of `options` (each retry gets a current token).
+pub fn add_token_policy(options: &mut ClientOptions, policy: TokenPolicy) {
+    options.per_try_policies.push(Arc::new(policy));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,9 +154,4 @@ mod tests {
             "type%3Daad%26sig%3Da.b-c_"
         );
     }
-}
-
-/// Appends `policy` as the last per-try policy of `options` (each retry gets a current token).
-pub fn add_token_policy(options: &mut ClientOptions, policy: TokenPolicy) {
-    options.per_try_policies.push(Arc::new(policy));
 }

@@ -139,7 +139,7 @@ impl ModuleTokens {
             Ok(s) => s,
             Err(why) => return refuse(StatusCode::BAD_REQUEST, why),
         };
-        if !self.scopes.iter().any(|s| *s == scope) {
+        if !self.scopes.contains(&scope) {
             let line = format!("identity = {{ scopes = [\"{scope}\"] }}");
             if log.admit() {
                 tracing::warn!(route = %self.route, scope = %scope, "identity: token refused; to allow it, add {line} to the [[module]] with route {:?}", self.route);
