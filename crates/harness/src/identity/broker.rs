@@ -205,9 +205,10 @@ impl TokenBroker {
             message: e.to_string(),
         })?;
         tracing::info!(credential = self.inner.name, scope, expires_on = %fetched.expires_on, "identity: token fetched");
-        // Renew `refresh_before` ahead of expiry, or halfway for short-lived tokens.
-        let lifetime = fetched.expires_on - now;
-        let margin = lifetime.checked_div(2).unwrap_or_default().min(
+        // Renew `refresh_before` ahead of expiry, or halfway for short-lived tokens; a token
+        // that arrives already expired is handed out once and never reused.
+        let lifetime: time::Duration = fetched.expires_on - now;
+        let margin = (lifetime / 2i32).max(time::Duration::ZERO).min(
             time::Duration::try_from(self.inner.refresh_before).unwrap_or(time::Duration::MAX),
         );
         *cached = Some(Cached {
@@ -220,5 +221,86 @@ impl TokenBroker {
     /// How many times the credential was asked for a token.
     pub fn fetches(&self) -> u64 {
         self.inner.fetches.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use azure_core::credentials::TokenRequestOptions;
+
+    /// Hands out tokens living `lifetime` from now, numbered, or fails while `fail` is set.
+    #[derive(Debug)]
+    struct Counting {
+        lifetime: time::Duration,
+        issued: AtomicU64,
+        fail: std::sync::atomic::AtomicBool,
+    }
+
+    #[async_trait::async_trait]
+    impl TokenCredential for Counting {
+        async fn get_token(
+            &self,
+            _: &[&str],
+            _: Option<TokenRequestOptions<'_>>,
+        ) -> azure_core::Result<AccessToken> {
+            if self.fail.load(Ordering::SeqCst) {
+                return Err(azure_core::Error::with_message(
+                    azure_core::error::ErrorKind::Credential,
+                    "no identity here",
+                ));
+            }
+            let n = self.issued.fetch_add(1, Ordering::SeqCst);
+            Ok(AccessToken::new(
+                format!("token-{n}"),
+                time::OffsetDateTime::now_utc() + self.lifetime,
+            ))
+        }
+    }
+
+    fn broker(lifetime: time::Duration) -> (TokenBroker, Arc<Counting>) {
+        let cred = Arc::new(Counting {
+            lifetime,
+            issued: AtomicU64::new(0),
+            fail: false.into(),
+        });
+        (
+            TokenBroker::new(cred.clone(), "test", IdentityConfig::default()),
+            cred,
+        )
+    }
+
+    #[tokio::test]
+    async fn an_expired_token_is_never_reused() {
+        let (b, _) = broker(time::Duration::seconds(-5));
+        for _ in 0..3 {
+            b.token("s/.default").await.expect("a token");
+        }
+        assert_eq!(b.fetches(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_long_lived_token_is_reused_per_scope() {
+        let (b, _) = broker(time::Duration::hours(1));
+        let first = b.token("a/.default").await.expect("a token");
+        let again = b.token("a/.default").await.expect("a token");
+        assert_eq!(first.token.secret(), again.token.secret());
+        let other = b.token("b/.default").await.expect("a token");
+        assert_ne!(first.token.secret(), other.token.secret());
+        assert_eq!(b.fetches(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_failure_is_not_cached_and_names_the_credential() {
+        let (b, cred) = broker(time::Duration::hours(1));
+        cred.fail.store(true, Ordering::SeqCst);
+        let err = b.token("a/.default").await.expect_err("fails").to_string();
+        assert!(
+            err.contains("the test credential") && err.contains("no identity here"),
+            "{err}"
+        );
+        cred.fail.store(false, Ordering::SeqCst);
+        assert!(b.token("a/.default").await.is_ok());
+        assert_eq!(b.fetches(), 2);
     }
 }
