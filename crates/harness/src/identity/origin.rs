@@ -43,7 +43,7 @@ pub fn is_identity_origin(url: &Url) -> bool {
 /// // A module without `identity`: 403, and the body names the config line to add.
 /// let tokens = ModuleTokens::of(&harness::ModuleConfig::new("/blob", "blob.wasm"));
 /// let url = "http://identity.azure-wasi.internal/msi/token?resource=https://storage.azure.com&api-version=2019-08-01".parse().unwrap();
-/// let resp = tokens.answer_for_test(&http::Method::GET, &url).await;
+/// let resp = tokens.answer_request(&http::Method::GET, &url).await;
 /// assert_eq!(resp.status(), 403);
 /// let body = String::from_utf8_lossy(resp.body());
 /// assert!(body.contains(r#"identity = { scopes = [\"https://storage.azure.com/.default\"] }"#), "{body}");
@@ -88,8 +88,8 @@ impl ModuleTokens {
         })
     }
 
-    /// [`ModuleTokens::answer`] with a fresh warning budget (for examples and tests).
-    pub async fn answer_for_test(&self, method: &Method, url: &Url) -> http::Response<Bytes> {
+    /// Answers one request to the identity origin on its own (with a fresh warning budget).
+    pub async fn answer_request(&self, method: &Method, url: &Url) -> http::Response<Bytes> {
         let policy = Arc::new(crate::outbound::OutboundPolicy {
             route: self.route.clone(),
             allow: crate::AllowList::default(),
