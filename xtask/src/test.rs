@@ -14,8 +14,17 @@ const GUEST_LIBS: &[&str] = &[
     "azure-wasi-cosmos",
     "azure-wasi-eventgrid",
 ];
-/// Crates that must never be in a guest's dependency graph.
-const FORBIDDEN: &[&str] = &["tokio", "reqwest", "hyper", "mio", "socket2"];
+/// Crates that must never be in a guest's dependency graph (`azure_identity`: a guest gets
+/// tokens from the host's broker through `azure_wasi_core::HostTokenCredential`, never by
+/// holding a credential itself).
+const FORBIDDEN: &[&str] = &[
+    "tokio",
+    "reqwest",
+    "hyper",
+    "mio",
+    "socket2",
+    "azure_identity",
+];
 
 /// Lints (fail fast), builds guests for both targets, checks both guest dependency graphs, runs
 /// every test, then the interop tests.
@@ -124,6 +133,10 @@ mod tests {
         let tree = "hello v0.1.0\nhttp v1.3.1\ntokio v1.47.0\nmio v1.0.0\ntokio v1.47.0\n";
         assert_eq!(forbidden_in(tree), ["mio", "tokio"]);
         assert!(forbidden_in("wstd v0.6.0\nwasip2 v1.0.0\n").is_empty());
+        assert_eq!(
+            forbidden_in("azure-wasi-core v0.1.0\nazure_identity v1.0.0\n"),
+            ["azure_identity"]
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! - [`client_options`] / [`transport`] point any Azure client at the host in one line;
 //! - [`BlockingReader`] streams an Azure response body into a `std::io::Write` (e.g. stdout);
 //! - [`auth`] holds the key-based signing policies shared by the service crates;
+//! - [`HostTokenCredential`] gets Entra ID tokens from the host (key-less auth);
 //! - [`status_policy`] is the one table from a failure to the status a handler answers.
 //!
 //! ```no_run
@@ -30,6 +31,7 @@
 pub mod auth;
 mod body;
 mod client;
+pub mod credential;
 mod error;
 mod options;
 mod runtime;
@@ -38,6 +40,7 @@ pub mod status_policy;
 pub use azure_wasi_runtime::{sleep, Sleep};
 pub use body::BlockingReader;
 pub use client::{WasiHttpClient, DEFAULT_OPTIONS};
+pub use credential::HostTokenCredential;
 pub use error::Error;
 pub use options::{client_options, transport};
 pub use runtime::{init, WasiRuntime};

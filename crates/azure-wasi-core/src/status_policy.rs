@@ -203,22 +203,38 @@ mod serde_like {
 }
 
 /// A message for a failed exchange (no answer from the service): the outbound error's own
-/// message when there is one (a denied destination names the `allowed_hosts` entry to add),
-/// else what to check. Redacted.
+/// message when there is one (a denied destination names the `allowed_hosts` entry to add), the
+/// credential's when no token could be had (the host names the `identity` line to add), else
+/// what to check. Redacted.
 ///
 /// ```
 /// use azure_core::error::{Error, ErrorKind};
 /// let e = Error::with_message(ErrorKind::Io, "connection refused");
 /// let m = azure_wasi_core::status_policy::transport_message(&e);
 /// assert!(m.contains("allowed_hosts"), "{m}");
+/// let refused = Error::with_message(ErrorKind::Credential, "the host refused a token: add identity = ...")
+///     .with_context("non-transport error occurred which will not be retried");
+/// let m = azure_wasi_core::status_policy::transport_message(&refused);
+/// assert!(m.starts_with("no access token: the host refused a token"), "{m}");
 /// ```
 pub fn transport_message(error: &azure_core::Error) -> String {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    // The innermost credential error holds the credential's own reason (outer ones are
+    // context added on the way up, such as the retry policy's).
+    let mut credential = None;
     while let Some(c) = cause {
         if let Some(outbound) = c.downcast_ref::<azure_wasi_outbound::Error>() {
             return redact(&outbound.to_string());
         }
+        if let Some(e) = c.downcast_ref::<azure_core::Error>() {
+            if matches!(e.kind(), azure_core::error::ErrorKind::Credential) {
+                credential = Some(e);
+            }
+        }
         cause = c.source();
+    }
+    if let Some(e) = credential {
+        return format!("no access token: {}", redact(&e.to_string()));
     }
     match error.kind() {
         azure_core::error::ErrorKind::Io | azure_core::error::ErrorKind::Connection => format!(

@@ -156,6 +156,27 @@ fn verb(method: Method) -> &'static str {
     }
 }
 
+/// With Entra ID tokens: sets `x-ms-date` and `x-ms-version` on every attempt (the token
+/// policy sets `Authorization`).
+///
+/// ```
+/// use azure_wasi_core::auth::RequestSigner;
+/// let mut request = azure_core::http::Request::new("http://h:1/dbs".parse().unwrap(), azure_core::http::Method::Get);
+/// azure_wasi_cosmos::DateHeaders.sign(&mut request).unwrap();
+/// assert!(request.headers().get_optional_str(&"x-ms-date".into()).is_some());
+/// assert!(request.headers().get_optional_str(&"authorization".into()).is_none());
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct DateHeaders;
+
+impl RequestSigner for DateHeaders {
+    fn sign(&self, request: &mut Request) -> azure_core::Result<()> {
+        request.insert_header("x-ms-date", rfc1123_now());
+        request.insert_header("x-ms-version", COSMOS_API_VERSION);
+        Ok(())
+    }
+}
+
 impl RequestSigner for MasterKeySigner {
     fn sign(&self, request: &mut Request) -> azure_core::Result<()> {
         self.sign_at(request, &rfc1123_now());

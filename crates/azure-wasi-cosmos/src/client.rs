@@ -64,7 +64,11 @@ impl Cosmos {
     /// ```
     pub fn with_options(settings: CosmosSettings, options: ClientOptions) -> Self {
         Self {
-            inner: Inner::new(settings.endpoint().clone(), settings.key().clone(), options),
+            inner: Inner::new(
+                settings.endpoint().clone(),
+                settings.auth().clone(),
+                options,
+            ),
         }
     }
 

@@ -40,7 +40,9 @@ mod response;
 mod settings;
 mod transport;
 
-pub use auth::{authorization_token, resource_of_path, MasterKeySigner, COSMOS_API_VERSION};
+pub use auth::{
+    authorization_token, resource_of_path, DateHeaders, MasterKeySigner, COSMOS_API_VERSION,
+};
 pub use client::Cosmos;
 pub use container::{
     ContainerClient, CreateOptions, ItemOptions, ItemResponse, QueryOptions, ReadItemOptions,
@@ -50,7 +52,7 @@ pub use error::Error;
 pub use models::{ContainerProperties, DatabaseProperties, PartitionKeyDefinition};
 pub use partition_key::PartitionKey;
 pub use query::{Query, QueryPage, QueryPager};
-pub use settings::{CosmosSettings, EMULATOR_KEY};
+pub use settings::{CosmosAuth, CosmosSettings, COSMOS_SCOPE, EMULATOR_KEY};
 
 /// Result type of this crate.
 ///

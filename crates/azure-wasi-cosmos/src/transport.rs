@@ -52,16 +52,27 @@ struct ServiceError {
 }
 
 impl Inner {
-    pub fn new(
-        endpoint: Url,
-        key: azure_wasi_core::auth::SigningKey,
-        mut options: ClientOptions,
-    ) -> Arc<Self> {
+    pub fn new(endpoint: Url, auth: crate::CosmosAuth, mut options: ClientOptions) -> Arc<Self> {
         if options.transport.is_none() {
             options.transport = Some(azure_wasi_core::transport());
         }
-        let signer = MasterKeySigner::new(key, endpoint.path());
-        add_signing_policy(&mut options, Arc::new(signer));
+        match auth {
+            crate::CosmosAuth::MasterKey(key) => {
+                let signer = MasterKeySigner::new(key, endpoint.path());
+                add_signing_policy(&mut options, Arc::new(signer));
+            }
+            crate::CosmosAuth::Token { credential, scope } => {
+                add_signing_policy(&mut options, Arc::new(crate::auth::DateHeaders));
+                azure_wasi_core::auth::add_token_policy(
+                    &mut options,
+                    azure_wasi_core::auth::TokenPolicy::new(
+                        credential,
+                        &scope,
+                        azure_wasi_core::auth::TokenFormat::CosmosAad,
+                    ),
+                );
+            }
+        }
         let pipeline = Pipeline::new(
             Some(env!("CARGO_PKG_NAME")),
             Some(env!("CARGO_PKG_VERSION")),

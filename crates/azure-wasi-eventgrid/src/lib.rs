@@ -42,6 +42,7 @@ pub use error::Error;
 pub use events::{CloudEvent, EventGridEvent};
 pub use publisher::{
     EventGrid, EventGridCredential, EventGridSettings, SendOptions, EVENTGRID_API_VERSION,
+    EVENTGRID_SCOPE,
 };
 pub use sas::{format_expiry, generate_sas, generate_sas_with_expiry_text};
 pub use system_events::{

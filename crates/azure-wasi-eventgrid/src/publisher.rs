@@ -5,7 +5,9 @@ use azure_core::http::{
     ClientOptions, Context, Method, Pipeline, PipelineSendOptions, Request, Url,
 };
 use azure_core::time::{Duration, OffsetDateTime};
-use azure_wasi_core::auth::{add_signing_policy, RequestSigner};
+use azure_wasi_core::auth::{
+    add_signing_policy, add_token_policy, RequestSigner, TokenFormat, TokenPolicy,
+};
 use serde::Serialize;
 use std::{fmt, sync::Arc};
 
@@ -31,13 +33,20 @@ pub enum EventGridCredential {
     Key(String),
     /// A SAS token, sent as `aeg-sas-token`.
     SasToken(String),
+    /// Microsoft Entra ID: `Authorization: Bearer` with a token for [`EVENTGRID_SCOPE`] from
+    /// the credential (usually the host's broker, [`azure_wasi_core::HostTokenCredential`]).
+    Token(Arc<dyn azure_core::credentials::TokenCredential>),
 }
+
+/// The Entra ID scope of EventGrid publishing.
+pub const EVENTGRID_SCOPE: &str = "https://eventgrid.azure.net/.default";
 
 impl fmt::Debug for EventGridCredential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Key(_) => f.write_str("Key(<redacted>)"),
             Self::SasToken(_) => f.write_str("SasToken(<redacted>)"),
+            Self::Token(_) => f.write_str("Token(<host credential>)"),
         }
     }
 }
@@ -68,6 +77,8 @@ impl RequestSigner for HeaderSigner {
         match &self.0 {
             EventGridCredential::Key(k) => request.insert_header("aeg-sas-key", k.clone()),
             EventGridCredential::SasToken(t) => request.insert_header("aeg-sas-token", t.clone()),
+            // The token policy authorizes these requests.
+            EventGridCredential::Token(_) => {}
         }
         Ok(())
     }
@@ -123,7 +134,8 @@ impl EventGridSettings {
     }
 
     /// Reads `EVENTGRID_ENDPOINT` and `EVENTGRID_KEY`, or `EVENTGRID_SAS_TOKEN` when there is
-    /// no key.
+    /// no key; with neither, Entra ID tokens from the host (`IDENTITY_ENDPOINT`,
+    /// `IDENTITY_HEADER`; see [`azure_wasi_core::HostTokenCredential`]).
     ///
     /// ```no_run
     /// let s = azure_wasi_eventgrid::EventGridSettings::from_env()?;
@@ -136,11 +148,12 @@ impl EventGridSettings {
     /// Like [`EventGridSettings::from_env`] with any lookup function.
     ///
     /// ```
-    /// let e = azure_wasi_eventgrid::EventGridSettings::from_lookup(|k| match k {
+    /// let s = azure_wasi_eventgrid::EventGridSettings::from_lookup(|k| match k {
     ///     "EVENTGRID_ENDPOINT" => Some("http://127.0.0.1:8082".into()),
     ///     _ => None,
-    /// }).unwrap_err();
-    /// assert!(e.to_string().contains("EVENTGRID_KEY"));
+    /// }).unwrap();
+    /// // No key and no SAS: tokens from the host.
+    /// assert!(matches!(s.credential(), azure_wasi_eventgrid::EventGridCredential::Token(_)));
     /// ```
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
@@ -150,11 +163,9 @@ impl EventGridSettings {
         let credential = match (get("EVENTGRID_KEY"), get("EVENTGRID_SAS_TOKEN")) {
             (Some(k), _) => EventGridCredential::Key(k),
             (None, Some(t)) => EventGridCredential::SasToken(t),
-            (None, None) => {
-                return Err(Error::MissingSetting {
-                    name: "EVENTGRID_KEY",
-                })
-            }
+            (None, None) => EventGridCredential::Token(
+                azure_wasi_core::HostTokenCredential::from_lookup(&lookup)?,
+            ),
         };
         Self::new(&endpoint, credential)
     }
@@ -248,7 +259,13 @@ impl EventGrid {
         if options.transport.is_none() {
             options.transport = Some(azure_wasi_core::transport());
         }
-        add_signing_policy(&mut options, Arc::new(HeaderSigner(settings.credential)));
+        match settings.credential {
+            EventGridCredential::Token(credential) => add_token_policy(
+                &mut options,
+                TokenPolicy::new(credential, EVENTGRID_SCOPE, TokenFormat::Bearer),
+            ),
+            other => add_signing_policy(&mut options, Arc::new(HeaderSigner(other))),
+        }
         let pipeline = Pipeline::new(
             Some(env!("CARGO_PKG_NAME")),
             Some(env!("CARGO_PKG_VERSION")),

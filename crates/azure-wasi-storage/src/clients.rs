@@ -10,7 +10,12 @@ use azure_storage_blob::models::{BlobClientDownloadOptions, BlobContainerClientC
 use azure_storage_blob::{
     BlobClientOptions, BlobContainerClientOptions, BlobServiceClient, BlobServiceClientOptions,
 };
-use azure_wasi_core::auth::{add_signing_policy, RequestSigner};
+use azure_wasi_core::auth::{
+    add_signing_policy, add_token_policy, RequestSigner, TokenFormat, TokenPolicy,
+};
+
+/// The Entra ID scope of Blob Storage tokens.
+pub const STORAGE_SCOPE: &str = "https://storage.azure.com/.default";
 use std::{io::Read, sync::Arc};
 
 /// A storage account: builds container and blob clients that sign every request (Shared Key or
@@ -72,7 +77,17 @@ impl Storage {
         if options.transport.is_none() {
             options.transport = Some(azure_wasi_core::transport());
         }
-        add_signing_policy(&mut options, settings.signer());
+        match settings.auth() {
+            StorageAuth::Token(credential) => add_token_policy(
+                &mut options,
+                TokenPolicy::new(credential.clone(), STORAGE_SCOPE, TokenFormat::Bearer),
+            ),
+            _ => {
+                if let Some(signer) = settings.signer() {
+                    add_signing_policy(&mut options, signer);
+                }
+            }
+        }
         Self { settings, options }
     }
 
@@ -329,19 +344,21 @@ impl BlobClient {
 }
 
 impl StorageSettings {
-    /// The per-try signer for these settings (Shared Key or SAS).
+    /// The per-try signer for these settings (Shared Key or SAS; `None` for a token, which
+    /// [`Storage`] puts on each attempt with a token policy).
     ///
     /// ```
     /// let s = azure_wasi_storage::StorageSettings::new("a", "a2V5", None).unwrap();
-    /// let signer = s.signer();
+    /// let signer = s.signer().expect("a key signs");
     /// assert!(format!("{signer:?}").contains("SharedKey"));
     /// ```
-    pub fn signer(&self) -> Arc<dyn RequestSigner> {
+    pub fn signer(&self) -> Option<Arc<dyn RequestSigner>> {
         match self.auth() {
             StorageAuth::SharedKey(key) => {
-                Arc::new(SharedKeySigner::new(self.account(), key.clone()))
+                Some(Arc::new(SharedKeySigner::new(self.account(), key.clone())))
             }
-            StorageAuth::Sas(token) => Arc::new(SasSigner::new(token.clone())),
+            StorageAuth::Sas(token) => Some(Arc::new(SasSigner::new(token.clone()))),
+            StorageAuth::Token(_) => None,
         }
     }
 
@@ -400,7 +417,7 @@ impl StorageSettings {
     pub fn sas(&self, builder: &BlobSasBuilder) -> Result<SasToken> {
         match self.auth() {
             StorageAuth::SharedKey(key) => builder.sign(self.account(), key),
-            StorageAuth::Sas(_) => Err(Error::MissingSetting {
+            StorageAuth::Sas(_) | StorageAuth::Token(_) => Err(Error::MissingSetting {
                 name: "STORAGE_MASTER_KEY",
             }),
         }

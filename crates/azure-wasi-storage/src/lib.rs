@@ -30,7 +30,7 @@ mod shared_key;
 mod transfer;
 
 pub use azure_storage_blob;
-pub use clients::{BlobClient, ContainerClient, Storage};
+pub use clients::{BlobClient, ContainerClient, Storage, STORAGE_SCOPE};
 pub use error::Error;
 pub use sas::{BlobSasBuilder, SasPermissions, SasSigner, SasToken, SAS_VERSION};
 pub use settings::{StorageAuth, StorageSettings, EMULATOR_ACCOUNT, EMULATOR_KEY};

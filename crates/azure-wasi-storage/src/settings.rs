@@ -32,6 +32,10 @@ pub enum StorageAuth {
     SharedKey(SigningKey),
     /// A SAS token is appended to every request URL.
     Sas(SasToken),
+    /// Microsoft Entra ID: `Authorization: Bearer` with a token for
+    /// `https://storage.azure.com/.default` from the credential (usually the host's broker,
+    /// [`azure_wasi_core::HostTokenCredential`]).
+    Token(std::sync::Arc<dyn azure_core::credentials::TokenCredential>),
 }
 
 /// Where the account lives and how to authenticate to it.
@@ -120,7 +124,9 @@ impl StorageSettings {
     }
 
     /// Reads `STORAGE_ACCOUNT`, then `STORAGE_MASTER_KEY` (Shared Key) or, if that is unset,
-    /// `STORAGE_SAS_TOKEN`; optional `STORAGE_ENDPOINT` and `STORAGE_API_VERSION`.
+    /// `STORAGE_SAS_TOKEN`; with neither, Entra ID tokens from the host
+    /// ([`azure_wasi_core::HostTokenCredential`]: `IDENTITY_ENDPOINT`, `IDENTITY_HEADER`);
+    /// optional `STORAGE_ENDPOINT` and `STORAGE_API_VERSION`.
     ///
     /// ```no_run
     /// let settings = azure_wasi_storage::StorageSettings::from_env()?;
@@ -155,9 +161,12 @@ impl StorageSettings {
                 endpoint.as_deref(),
             )?,
             (None, None) => {
-                return Err(Error::MissingSetting {
-                    name: "STORAGE_MASTER_KEY",
-                })
+                let credential = azure_wasi_core::HostTokenCredential::from_lookup(&lookup)?;
+                Self::with_auth(
+                    &account,
+                    StorageAuth::Token(credential),
+                    endpoint.as_deref(),
+                )?
             }
         };
         settings.api_version = get("STORAGE_API_VERSION");
@@ -279,8 +288,10 @@ mod tests {
         let e =
             StorageSettings::from_lookup(lookup(&[("STORAGE_MASTER_KEY", "a2V5")])).unwrap_err();
         assert!(e.to_string().contains("STORAGE_ACCOUNT"), "{e}");
-        let e = StorageSettings::from_lookup(lookup(&[("STORAGE_ACCOUNT", "a")])).unwrap_err();
-        assert!(e.to_string().contains("STORAGE_MASTER_KEY"), "{e}");
+        // Neither key nor SAS: tokens from the host.
+        let s = StorageSettings::from_lookup(lookup(&[("STORAGE_ACCOUNT", "a")])).unwrap();
+        assert!(matches!(s.auth(), StorageAuth::Token(_)));
+        assert!(s.signer().is_none());
         let e = StorageSettings::from_lookup(lookup(&[
             ("STORAGE_ACCOUNT", "a"),
             ("STORAGE_MASTER_KEY", "!!secret!!"),

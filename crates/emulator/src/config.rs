@@ -40,6 +40,9 @@ pub struct EmulatorsConfig {
     pub eventgrid: EventGridConfig,
     /// Cosmos DB emulator.
     pub cosmos: CosmosSection,
+    /// The test identity: the issuer whose `Bearer` tokens every emulator accepts, and its
+    /// managed-identity endpoint (off unless `identity.enabled = true`).
+    pub identity: crate::identity::IdentityConfig,
 }
 
 impl EmulatorsConfig {
@@ -53,6 +56,7 @@ impl EmulatorsConfig {
         self.blob.port = 0;
         self.eventgrid.port = 0;
         self.cosmos.port = 0;
+        self.identity.port = 0;
         self
     }
 
@@ -64,6 +68,7 @@ impl EmulatorsConfig {
     pub fn validate(&self) -> Result<()> {
         self.blob.validate()?;
         self.eventgrid.validate()?;
+        self.identity.validate()?;
         if let Some(ev) = &self.blob.events {
             if !self.eventgrid.enabled {
                 return Err(Error::Config(format!(
@@ -107,6 +112,10 @@ pub struct BlobConfig {
     pub max_blob_bytes: u64,
     /// Timeouts and connection cap of the server.
     pub limits: ServerLimits,
+    /// The issuer whose `Authorization: Bearer` tokens are accepted (set by
+    /// [`crate::Emulators::start`] from `[identity]`; `None` refuses bearer tokens).
+    #[serde(skip)]
+    pub trusted_issuer: Option<crate::identity::TrustedIssuer>,
 }
 
 impl Default for BlobConfig {
@@ -125,6 +134,7 @@ impl Default for BlobConfig {
             max_body_bytes: 256 * 1024 * 1024,
             max_blob_bytes: 4 * 1024 * 1024 * 1024,
             limits: ServerLimits::default(),
+            trusted_issuer: None,
         }
     }
 }
@@ -232,6 +242,10 @@ pub struct EventGridConfig {
     pub delivery_allowed_hosts: Vec<String>,
     /// Timeouts and connection cap of the server.
     pub limits: ServerLimits,
+    /// The issuer whose `Authorization: Bearer` tokens may publish (set by
+    /// [`crate::Emulators::start`] from `[identity]`; `None` refuses bearer tokens).
+    #[serde(skip)]
+    pub trusted_issuer: Option<crate::identity::TrustedIssuer>,
 }
 
 impl std::fmt::Debug for EventGridConfig {
@@ -247,6 +261,7 @@ impl std::fmt::Debug for EventGridConfig {
             .field("admin_key", &self.admin_key.as_ref().map(|_| "<redacted>"))
             .field("delivery_allowed_hosts", &self.delivery_allowed_hosts)
             .field("limits", &self.limits)
+            .field("trusted_issuer", &self.trusted_issuer)
             .finish()
     }
 }
@@ -273,6 +288,7 @@ impl Default for EventGridConfig {
             admin_key: None,
             delivery_allowed_hosts: vec!["loopback".into()],
             limits: ServerLimits::default(),
+            trusted_issuer: None,
         }
     }
 }

@@ -4,6 +4,7 @@ use crate::blob::BlobEmulator;
 use crate::config::EmulatorsConfig;
 use crate::cosmos::{self, CosmosHandle};
 use crate::eventgrid::EventGridEmulator;
+use crate::identity::{IdentityEmulator, TrustedIssuer};
 use crate::store::StoreHandle;
 use crate::{DeadLetter, Result, SubscriptionConfig};
 
@@ -25,6 +26,7 @@ pub struct Emulators {
     blob: Option<BlobEmulator>,
     eventgrid: Option<EventGridEmulator>,
     cosmos: Option<CosmosHandle>,
+    identity: Option<IdentityEmulator>,
     config: EmulatorsConfig,
 }
 
@@ -48,14 +50,23 @@ impl Emulators {
             Some(dir) => StoreHandle::open_dir(dir)?,
             None => StoreHandle::memory(),
         };
+        let trust = TrustedIssuer::from_config(&config.identity);
+        let identity = if config.identity.enabled {
+            Some(IdentityEmulator::start(config.identity.clone()).await?)
+        } else {
+            None
+        };
         let eventgrid = if config.eventgrid.enabled {
-            Some(EventGridEmulator::start(config.eventgrid.clone(), store.clone()).await?)
+            let mut ecfg = config.eventgrid.clone();
+            ecfg.trusted_issuer = ecfg.trusted_issuer.or_else(|| trust.clone());
+            Some(EventGridEmulator::start(ecfg, store.clone()).await?)
         } else {
             None
         };
         let blob = if config.blob.enabled {
             let publisher = eventgrid.as_ref().map(EventGridEmulator::publisher);
             let mut bcfg = config.blob.clone();
+            bcfg.trusted_issuer = bcfg.trusted_issuer.or_else(|| trust.clone());
             if publisher.is_none() {
                 bcfg.events = None;
             }
@@ -64,7 +75,9 @@ impl Emulators {
             None
         };
         let cosmos = if config.cosmos.enabled {
-            Some(cosmos::start(&config.cosmos, config.data_dir.as_deref()).await?)
+            let mut ccfg = config.cosmos.clone();
+            ccfg.settings.trusted_issuer = ccfg.settings.trusted_issuer.or_else(|| trust.clone());
+            Some(cosmos::start(&ccfg, config.data_dir.as_deref()).await?)
         } else {
             None
         };
@@ -72,6 +85,7 @@ impl Emulators {
             blob,
             eventgrid,
             cosmos,
+            identity,
             config,
         })
     }
@@ -89,6 +103,23 @@ impl Emulators {
     /// The Cosmos DB emulator, if enabled (`cosmos.enabled`).
     pub fn cosmos(&self) -> Option<&CosmosHandle> {
         self.cosmos.as_ref()
+    }
+
+    /// The managed-identity endpoint, if enabled (`identity.enabled`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> emulator::Result<()> {
+    /// let mut cfg = emulator::EmulatorsConfig::default().with_free_ports();
+    /// cfg.identity.enabled = true;
+    /// let emus = emulator::Emulators::start(cfg).await?;
+    /// let id = emus.identity().expect("enabled");
+    /// assert!(id.endpoint().ends_with("/msi/token"));
+    /// assert!(emus.connection_strings().iter().any(|l| l.contains(&id.endpoint())));
+    /// emus.shutdown().await;
+    /// # Ok(()) }
+    /// ```
+    pub fn identity(&self) -> Option<&IdentityEmulator> {
+        self.identity.as_ref()
     }
 
     /// What a client needs to reach each running emulator, one line each, as Azurite prints
@@ -142,6 +173,14 @@ impl Emulators {
                 ));
             }
         }
+        if let Some(i) = &self.identity {
+            lines.push(format!(
+                "Managed identity on {}: IDENTITY_ENDPOINT={} IDENTITY_HEADER={}",
+                i.addr(),
+                i.endpoint(),
+                i.identity_header()
+            ));
+        }
         lines
     }
 
@@ -194,6 +233,9 @@ impl Emulators {
         }
         if let Some(c) = self.cosmos {
             c.shutdown().await;
+        }
+        if let Some(i) = self.identity {
+            i.shutdown().await;
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Embedded Azure emulators for tests and local runs, one module each: [`blob`] (Blob Storage),
 //! [`eventgrid`] (EventGrid) and [`cosmos`] (Cosmos DB), on one store layer ([`store`]: memory or
-//! redb) and one accept loop, started together by [`Emulators::start`].
+//! redb) and one accept loop, started together by [`Emulators::start`]; [`identity`] issues and
+//! verifies the Entra ID style bearer tokens all three accept.
 //!
 //! ```
 //! use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -24,6 +25,7 @@ pub mod cosmos;
 mod emulators;
 mod error;
 pub mod eventgrid;
+pub mod identity;
 mod limits;
 mod server;
 pub mod store;
@@ -38,4 +40,5 @@ pub use cosmos::CosmosHandle;
 pub use emulators::Emulators;
 pub use error::{Error, Result};
 pub use eventgrid::DeadLetter;
+pub use identity::IdentityConfig;
 pub use limits::ServerLimits;

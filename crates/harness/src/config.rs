@@ -7,10 +7,14 @@
 //! environment = { GREETING = "hi" }
 //! allowed_hosts = ["http://127.0.0.1:10000"]
 //! http_max_concurrency = 4
+//! identity = { scopes = ["https://storage.azure.com/.default"] }   # Entra ID tokens for guests
 //!
 //! [cache]                            # compiled-code cache (wasmtime cache table keys)
 //! enabled = true
 //! directory = ".cache/modules"
+//!
+//! [identity]                         # optional: the token broker's credential
+//! credential = "managed-identity"    # or "workload-identity", "azure-cli"
 //!
 //! [limits]                           # optional; defaults shown
 //! request_timeout_secs = 30
@@ -82,6 +86,8 @@ pub struct HarnessConfig {
     /// emulators that `harness serve --emulators` starts (feature `emulators`).
     #[cfg(feature = "emulators")]
     pub emulators: Option<emulator::EmulatorsConfig>,
+    /// The `[identity]` table: the credential of the token broker (none: no broker).
+    pub identity: Option<crate::identity::IdentityConfig>,
 }
 
 #[derive(Deserialize)]
@@ -92,6 +98,7 @@ struct RawFile {
     cache: Option<RawCache>,
     limits: Option<RawLimits>,
     emulators: Option<toml::Table>,
+    identity: Option<crate::identity::IdentityConfig>,
 }
 
 #[derive(Deserialize)]
@@ -108,6 +115,13 @@ struct RawModule {
     argv: Option<String>,
     #[serde(default)]
     volumes: BTreeMap<String, String>,
+    identity: Option<RawModuleIdentity>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawModuleIdentity {
+    scopes: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -191,7 +205,7 @@ impl HarnessConfig {
     /// ```
     pub fn from_toml(text: &str, base: &Path) -> Result<Self, String> {
         let raw: RawFile = toml::from_str(text).map_err(|e| {
-            format!("{e}\nfix the entry above; valid module keys are route, module, environment, allowed_hosts, http_max_concurrency, entrypoint, argv, volumes")
+            format!("{e}\nfix the entry above; valid module keys are route, module, environment, allowed_hosts, http_max_concurrency, entrypoint, argv, volumes, identity")
         })?;
         if raw.module.is_empty() && raw.emulators.is_none() {
             return Err("no [[module]] table: add one with `route` and `module`".into());
@@ -228,6 +242,7 @@ impl HarnessConfig {
             limits,
             #[cfg(feature = "emulators")]
             emulators,
+            identity: raw.identity,
         })
     }
 }
@@ -256,6 +271,10 @@ fn check_module(m: RawModule, base: &Path) -> Result<ModuleConfig, String> {
             return Err(format!("environment variable name {name:?} is not valid"));
         }
     }
+    let scopes = m.identity.map(|i| i.scopes).unwrap_or_default();
+    for scope in &scopes {
+        crate::identity::ModuleIdentity::check_scope(scope)?;
+    }
     let mut volumes = BTreeMap::new();
     for (guest, host) in m.volumes {
         let host = resolve(base, &host);
@@ -276,6 +295,10 @@ fn check_module(m: RawModule, base: &Path) -> Result<ModuleConfig, String> {
         entrypoint: m.entrypoint,
         argv: m.argv,
         volumes,
+        identity: crate::identity::ModuleIdentity {
+            scopes,
+            broker: None,
+        },
     })
 }
 

@@ -42,6 +42,9 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// The token broker (`[identity]`) could not be set up.
+    #[error("cannot set up the token broker: {0}")]
+    Identity(String),
     /// wasmtime could not be set up.
     #[error("cannot set up the WebAssembly engine: {0}")]
     Engine(String),

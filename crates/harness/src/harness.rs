@@ -65,6 +65,7 @@ pub struct HarnessBuilder {
     modules: Vec<ModuleConfig>,
     limits: Limits,
     cache: CacheConfig,
+    broker: Option<crate::identity::TokenBroker>,
 }
 
 impl HarnessBuilder {
@@ -113,6 +114,21 @@ impl HarnessBuilder {
         self
     }
 
+    /// Sets the token broker that answers the modules' token requests (see [`crate::identity`]);
+    /// a module keeps a broker it was given itself.
+    ///
+    /// ```
+    /// let cfg: harness::identity::IdentityConfig = toml::from_str("credential = \"azure-cli\"")?;
+    /// let broker = harness::identity::TokenBroker::from_config(&cfg)?;
+    /// let h = harness::Harness::builder().identity(broker).build()?;
+    /// assert_eq!(h.limits(), &harness::Limits::default());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn identity(mut self, broker: crate::identity::TokenBroker) -> Self {
+        self.broker = Some(broker);
+        self
+    }
+
     /// Compiles (or loads from the cache), links and pre-instantiates every module.
     ///
     /// ```
@@ -128,7 +144,10 @@ impl HarnessBuilder {
         let linkers = Linkers::new(&engine)?;
         let mut modules = Vec::with_capacity(self.modules.len());
         let mut routes = Vec::with_capacity(self.modules.len());
-        for config in self.modules {
+        for mut config in self.modules {
+            if config.identity.broker.is_none() {
+                config.identity.broker = self.broker.clone();
+            }
             let route = Route::parse(&config.route).map_err(|message| Error::Module {
                 route: config.route.clone(),
                 path: config.module.clone(),
@@ -185,6 +204,11 @@ impl Harness {
             .cache(config.cache.clone());
         for m in &config.modules {
             b = b.module(m.clone());
+        }
+        if let Some(identity) = &config.identity {
+            b = b.identity(
+                crate::identity::TokenBroker::from_config(identity).map_err(Error::Identity)?,
+            );
         }
         b.build()
     }

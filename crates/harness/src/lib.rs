@@ -14,6 +14,8 @@
 //! same wall-clock limit, memory limit, `server-timing` header and error responses (trap 500,
 //! time-out or no free slot 503) in both worlds. Outbound calls of both worlds are checked
 //! against each module's `allowed_hosts`, with the same log lines, timeouts and body caps.
+//! Guests get Entra ID tokens from the host's broker ([`identity`]) at a virtual origin the
+//! harness answers itself, so no key has to be in a module's environment.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -39,6 +41,7 @@ mod error;
 pub mod guest_log;
 mod harness;
 mod hops;
+pub mod identity;
 mod instance;
 mod limits;
 mod module_cache;

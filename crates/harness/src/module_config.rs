@@ -33,6 +33,8 @@ pub struct ModuleConfig {
     pub argv: Option<String>,
     /// Guest path to host directory, preopened read-write.
     pub volumes: BTreeMap<String, PathBuf>,
+    /// Entra ID scopes the module's guests may get tokens for (`identity = { scopes = [...] }`).
+    pub identity: crate::identity::ModuleIdentity,
 }
 
 impl ModuleConfig {
@@ -52,6 +54,7 @@ impl ModuleConfig {
             entrypoint: None,
             argv: None,
             volumes: BTreeMap::new(),
+            identity: Default::default(),
         }
     }
 
@@ -107,6 +110,17 @@ impl ModuleConfig {
     /// ```
     pub fn argv(mut self, template: impl Into<String>) -> Self {
         self.argv = Some(template.into());
+        self
+    }
+
+    /// Lets the module's guests get tokens for `scope` from the harness's broker.
+    ///
+    /// ```
+    /// let m = harness::ModuleConfig::new("/", "m.wasm").identity_scope("https://eventgrid.azure.net/.default");
+    /// assert_eq!(m.identity.scopes.len(), 1);
+    /// ```
+    pub fn identity_scope(mut self, scope: impl Into<String>) -> Self {
+        self.identity.scopes.push(scope.into());
         self
     }
 

@@ -67,7 +67,8 @@ pub(crate) fn prepare(
         source,
     })?;
     let kind = WasmKind::detect(&wasm).map_err(err)?;
-    let client = OutboundClient::new(&allow, limits);
+    let client = OutboundClient::new(&allow, limits)
+        .with_identity(crate::identity::ModuleTokens::of(&config));
     let policy = Arc::new(OutboundPolicy {
         route: config.route.clone(),
         allow,

@@ -18,7 +18,9 @@
 mod date;
 mod key;
 mod policy;
+mod token;
 
 pub use date::{rfc1123, rfc1123_now};
 pub use key::SigningKey;
 pub use policy::{add_signing_policy, RequestSigner, SigningPolicy};
+pub use token::{add_token_policy, TokenFormat, TokenPolicy};

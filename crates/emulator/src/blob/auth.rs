@@ -201,6 +201,9 @@ pub(crate) enum Grant {
     Account,
     /// Service SAS.
     Sas(SasGrant),
+    /// A verified Entra ID bearer token; its roles are checked once per operation by
+    /// [`Grant::authorize_token`].
+    Token(crate::identity::Claims),
 }
 
 #[derive(Debug, Clone)]
@@ -215,7 +218,7 @@ impl Grant {
     /// Require one of the permission letters in `any_of` (Shared Key has them all).
     pub fn require(&self, any_of: &str) -> BlobResult<()> {
         match self {
-            Grant::Account => Ok(()),
+            Grant::Account | Grant::Token(_) => Ok(()),
             Grant::Sas(g) => {
                 if any_of.chars().any(|c| g.permissions.contains(c)) {
                     Ok(())
@@ -239,16 +242,42 @@ impl Grant {
     /// Creating or deleting containers and listing the account need Shared Key.
     pub fn require_account(&self, what: &str) -> BlobResult<()> {
         match self {
-            Grant::Account => Ok(()),
+            Grant::Account | Grant::Token(_) => Ok(()),
             Grant::Sas(_) => Err(BlobError::resource_type_mismatch(&format!(
                 "{what} needs Shared Key authorization; a service SAS cannot do it."
             ))),
         }
     }
 
+    /// A token's roles must allow the operation: reads need a reader, contributor or owner
+    /// role, everything else a contributor or owner role (403 `AuthorizationPermissionMismatch`,
+    /// as Azure answers a principal without the role assignment). Other grants pass.
+    pub fn authorize_token(&self, reads_only: bool) -> BlobResult<()> {
+        use crate::identity::roles;
+        let Grant::Token(claims) = self else {
+            return Ok(());
+        };
+        let wanted = if reads_only {
+            roles::BLOB_READ
+        } else {
+            roles::BLOB_WRITE
+        };
+        if claims.has_any_role(wanted) {
+            return Ok(());
+        }
+        Err(BlobError::new(
+            StatusCode::FORBIDDEN,
+            "AuthorizationPermissionMismatch",
+            format!(
+                "This request is not authorized to perform this operation using this permission. The principal `{}` needs one of the roles {wanted:?} (the token's `roles` claim).",
+                claims.sub
+            ),
+        ))
+    }
+
     pub fn overrides(&self) -> &[(&'static str, String)] {
         match self {
-            Grant::Account => &[],
+            Grant::Account | Grant::Token(_) => &[],
             Grant::Sas(g) => &g.overrides,
         }
     }
@@ -267,6 +296,8 @@ pub(crate) struct AuthInput<'a> {
     pub peer_ip: std::net::IpAddr,
     pub max_skew_secs: u64,
     pub now: i64,
+    /// The issuer whose bearer tokens are accepted (`None`: bearer tokens are refused).
+    pub trust: Option<&'a crate::identity::TrustedIssuer>,
 }
 
 /// Authenticate a request with Shared Key or service SAS.
@@ -275,6 +306,9 @@ pub(crate) fn authenticate(a: &AuthInput<'_>) -> BlobResult<Grant> {
         let auth = auth
             .to_str()
             .map_err(|_| BlobError::auth_failed("The Authorization header is not ASCII."))?;
+        if let Some(token) = auth.strip_prefix("Bearer ") {
+            return bearer(a, token.trim()).map(Grant::Token);
+        }
         return shared_key(a, auth).map(|()| Grant::Account);
     }
     if a.query.contains_key("sig") {
@@ -294,11 +328,6 @@ fn shared_key(a: &AuthInput<'_>, auth: &str) -> BlobResult<()> {
         "SharedKeyLite" => {
             return Err(BlobError::auth_failed(
                 "Shared Key Lite is not supported by this emulator; use SharedKey.",
-            ))
-        }
-        "Bearer" => {
-            return Err(BlobError::auth_failed(
-                "OAuth bearer tokens are not supported by this emulator; use Shared Key or a SAS.",
             ))
         }
         _ => {
@@ -329,6 +358,54 @@ fn shared_key(a: &AuthInput<'_>, auth: &str) -> BlobResult<()> {
         ));
     }
     Ok(())
+}
+
+/// The oldest service version that accepts bearer tokens.
+const BEARER_MIN_VERSION: &str = "2017-11-09";
+
+/// 401 `InvalidAuthenticationInfo` with a `WWW-Authenticate` challenge naming the audience, as
+/// Azure answers a bearer token it cannot accept. `why` never holds the token.
+fn invalid_token(why: impl Into<String>) -> BlobError {
+    let why = why.into();
+    BlobError::new(
+        StatusCode::UNAUTHORIZED,
+        "InvalidAuthenticationInfo",
+        "Server failed to authenticate the request. Please refer to the information in the www-authenticate header.",
+    )
+    .with_detail("AuthenticationErrorDetail", &why)
+    .with_header(
+        "www-authenticate",
+        format!(
+            "Bearer authorization_uri=https://login.microsoftonline.com/common/oauth2/authorize resource_id={}",
+            crate::identity::STORAGE_AUDIENCE
+        ),
+    )
+}
+
+/// Verify an `Authorization: Bearer` token: the issuer's signature, audience
+/// `https://storage.azure.com` and lifetime, with `x-ms-version` 2017-11-09 or later.
+fn bearer(a: &AuthInput<'_>, token: &str) -> BlobResult<crate::identity::Claims> {
+    let Some(trust) = a.trust else {
+        return Err(invalid_token(
+            "Bearer tokens are not accepted: this emulator trusts no issuer; configure [emulators.identity].",
+        ));
+    };
+    let version = a
+        .headers
+        .get("x-ms-version")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    // Versions are ISO dates, so they compare as strings.
+    if version < BEARER_MIN_VERSION {
+        return Err(BlobError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidAuthenticationInfo",
+            format!("Authentication scheme Bearer is not supported in this version: send x-ms-version {BEARER_MIN_VERSION} or later (got `{version}`)."),
+        ));
+    }
+    trust
+        .verify(token, crate::identity::STORAGE_AUDIENCE, a.now)
+        .map_err(|why| invalid_token(why.to_string()))
 }
 
 fn check_date(a: &AuthInput<'_>) -> BlobResult<()> {

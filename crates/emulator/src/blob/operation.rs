@@ -31,6 +31,19 @@ pub(crate) enum Operation {
 }
 
 impl Operation {
+    /// Whether the operation only reads (a token with a reader role may run it).
+    pub(crate) fn reads_only(self) -> bool {
+        matches!(
+            self,
+            Operation::ListContainers
+                | Operation::ContainerProperties
+                | Operation::ListBlobs
+                | Operation::GetBlockList
+                | Operation::GetBlob
+                | Operation::GetBlobMetadata
+        )
+    }
+
     /// Whether the operation reads a request body (the others ignore it).
     pub(crate) fn takes_body(self) -> bool {
         matches!(

@@ -210,9 +210,11 @@ async fn route(
         peer_ip: peer.ip(),
         max_skew_secs: svc.cfg.max_clock_skew_secs,
         now: crate::util::now_unix(),
+        trust: svc.cfg.trusted_issuer.as_ref(),
     })?;
     // Decide the operation and refuse an oversized body from the head alone, before reading.
     let op = select(&parts.method, container.is_some(), blob.is_some(), &query)?;
+    grant.authorize_token(op.reads_only())?;
     let limit = svc.cfg.max_body_bytes;
     let too_large = || {
         BlobError::new(

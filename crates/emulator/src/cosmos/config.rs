@@ -48,6 +48,10 @@ pub struct CosmosConfig {
     pub max_clock_skew_secs: u64,
     /// Timeouts and connection cap of the server (`[emulators.cosmos.settings.limits]`).
     pub limits: ServerLimits,
+    /// The issuer whose `type=aad` tokens are accepted (set by [`crate::Emulators::start`] from
+    /// `[identity]`; `None` refuses them).
+    #[serde(skip)]
+    pub trusted_issuer: Option<crate::identity::TrustedIssuer>,
 }
 
 impl std::fmt::Debug for CosmosConfig {
@@ -62,6 +66,7 @@ impl std::fmt::Debug for CosmosConfig {
             .field("data_dir", &self.data_dir)
             .field("max_clock_skew_secs", &self.max_clock_skew_secs)
             .field("limits", &self.limits)
+            .field("trusted_issuer", &self.trusted_issuer)
             .finish()
     }
 }
@@ -75,6 +80,7 @@ impl Default for CosmosConfig {
             data_dir: None,
             max_clock_skew_secs: 15 * 60,
             limits: ServerLimits::default(),
+            trusted_issuer: None,
         }
     }
 }

@@ -77,6 +77,7 @@ impl CosmosEmulator {
             account: config.account_name.clone(),
             url: format!("http://{addr}"),
             limits: config.limits.clone(),
+            trust: config.trusted_issuer.clone(),
         });
         let handler_state = state.clone();
         let options = server::ServeOptions {

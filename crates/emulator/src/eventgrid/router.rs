@@ -179,7 +179,36 @@ fn topic_exists(core: &Core, topic: &str) -> Result<(), EgError> {
     }
 }
 
-/// Check `aeg-sas-key`, `aeg-sas-token` or `Authorization: SharedAccessSignature <token>`.
+/// Check an `Authorization: Bearer` token: the trusted issuer's signature, audience
+/// `https://eventgrid.azure.net`, lifetime (401 `Unauthorized`), and the `EventGrid Data Sender`
+/// role (403 `Forbidden`). Messages name the claim, never the token.
+fn authorize_bearer(core: &Core, topic: &str, token: &str) -> Result<(), EgError> {
+    use crate::identity::{roles, EVENTGRID_AUDIENCE};
+    let unauthorized = |m: String| err(StatusCode::UNAUTHORIZED, "Unauthorized", m);
+    let Some(trust) = &core.egcfg.trusted_issuer else {
+        return Err(unauthorized(
+            "bearer tokens are not accepted: this emulator trusts no issuer; configure [emulators.identity] or send the topic key".into(),
+        ));
+    };
+    let claims = trust
+        .verify(token, EVENTGRID_AUDIENCE, crate::util::now_unix())
+        .map_err(|why| unauthorized(why.to_string()))?;
+    if claims.has_any_role(roles::EVENTGRID_SEND) {
+        return Ok(());
+    }
+    Err(err(
+        StatusCode::FORBIDDEN,
+        "Forbidden",
+        format!(
+            "the principal `{}` is not authorized to publish to topic `{topic}`: it needs the role `{}` (the token's `roles` claim)",
+            claims.sub,
+            roles::EVENTGRID_SENDER
+        ),
+    ))
+}
+
+/// Check `aeg-sas-key`, `aeg-sas-token`, `Authorization: SharedAccessSignature <token>` or
+/// `Authorization: Bearer <Entra ID token>`.
 fn authorize(core: &Core, topic: &str, req: &http::Request<Incoming>) -> Result<(), EgError> {
     let key = match core.topics.get(topic) {
         Some(t) => t.key.as_str(),
@@ -196,6 +225,13 @@ fn authorize(core: &Core, topic: &str, req: &http::Request<Incoming>) -> Result<
                 "the aeg-sas-key is not the key of topic `{topic}`"
             )))
         };
+    }
+    if let Some(token) = h
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        return authorize_bearer(core, topic, token.trim());
     }
     let token = h
         .get("aeg-sas-token")

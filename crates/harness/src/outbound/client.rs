@@ -34,6 +34,8 @@ type Connector = hyper_rustls::HttpsConnector<GuardedConnector>;
 #[derive(Clone)]
 pub struct OutboundClient {
     client: Client<Connector, RequestBody>,
+    /// The module's token rules: requests to the identity origin are answered with them.
+    tokens: Option<Arc<crate::identity::ModuleTokens>>,
 }
 
 impl std::fmt::Debug for OutboundClient {
@@ -80,7 +82,40 @@ impl OutboundClient {
             .pool_idle_timeout(limits.outbound_idle_timeout)
             .pool_max_idle_per_host(limits.outbound_max_idle_per_host)
             .build(connector);
-        Self { client }
+        Self {
+            client,
+            tokens: None,
+        }
+    }
+
+    /// The same client, answering the identity origin with `tokens` (see [`crate::identity`]).
+    pub(crate) fn with_identity(mut self, tokens: Arc<crate::identity::ModuleTokens>) -> Self {
+        self.tokens = Some(tokens);
+        self
+    }
+
+    /// The harness's own answer when `url` is the identity origin (both worlds ask this before
+    /// the allow-list, so such a request never reaches the network).
+    pub(crate) async fn answer_locally(
+        &self,
+        method: &Method,
+        url: &Url,
+        log: &CallLog,
+    ) -> Option<http::Response<Bytes>> {
+        if !crate::identity::is_identity_origin(url) {
+            return None;
+        }
+        let response = match &self.tokens {
+            Some(tokens) => tokens.answer(method, url, log).await,
+            None => {
+                let mut r = http::Response::new(Bytes::from_static(
+                    b"this harness has no token rules for the module",
+                ));
+                *r.status_mut() = StatusCode::FORBIDDEN;
+                r
+            }
+        };
+        Some(response)
     }
 
     /// Sends one request as it is (no redirects followed); the component world's way out.
@@ -102,6 +137,9 @@ impl OutboundClient {
         let policy = log.policy();
         let started = Instant::now();
         let deadline = started + policy.timeout;
+        if let Some(local) = self.answer_locally(&method, &url, log).await {
+            return Ok(OpenResponse::local(local, policy.clone(), deadline));
+        }
         let mut redirects = 0;
         loop {
             if !policy.check(&url, log) {
@@ -161,7 +199,7 @@ impl OutboundClient {
                     return Ok(OpenResponse {
                         status: parts.status,
                         headers: parts.headers,
-                        body,
+                        body: Some(body),
                         pending: Bytes::new(),
                         done: false,
                         read_total: 0,
@@ -219,7 +257,8 @@ fn redirect_target(current: &Url, status: StatusCode, headers: &HeaderMap) -> Op
 pub(crate) struct OpenResponse {
     pub(crate) status: StatusCode,
     pub(crate) headers: HeaderMap,
-    body: Incoming,
+    /// `None` for an answer the harness gave itself (all of it is in `pending`).
+    body: Option<Incoming>,
     pending: Bytes,
     done: bool,
     read_total: u64,
@@ -228,10 +267,33 @@ pub(crate) struct OpenResponse {
 }
 
 impl OpenResponse {
+    /// A response the harness made itself (the identity origin's), read like any other.
+    fn local(
+        response: http::Response<Bytes>,
+        policy: Arc<OutboundPolicy>,
+        deadline: Instant,
+    ) -> Self {
+        let (parts, body) = response.into_parts();
+        Self {
+            status: parts.status,
+            headers: parts.headers,
+            body: None,
+            pending: body,
+            done: true,
+            read_total: 0,
+            policy,
+            deadline,
+        }
+    }
+
     /// Up to `max` more body bytes; empty at the end of the body.
     pub(crate) async fn read(&mut self, max: usize) -> Result<Bytes, Code> {
         while self.pending.is_empty() && !self.done && max > 0 {
-            let frame = tokio::time::timeout_at(self.deadline.into(), self.body.frame()).await;
+            let Some(body) = self.body.as_mut() else {
+                self.done = true;
+                break;
+            };
+            let frame = tokio::time::timeout_at(self.deadline.into(), body.frame()).await;
             match frame {
                 Err(_) => return Err(Code::RequestError),
                 Ok(None) => self.done = true,

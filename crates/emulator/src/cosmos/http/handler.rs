@@ -29,6 +29,8 @@ pub(crate) struct State {
     pub account: String,
     pub url: String,
     pub limits: crate::limits::ServerLimits,
+    /// The issuer whose `type=aad` tokens are accepted (`None`: they are refused).
+    pub trust: Option<crate::identity::TrustedIssuer>,
 }
 
 impl std::fmt::Debug for State {
@@ -77,6 +79,10 @@ pub(crate) fn authenticate(state: &State, parts: &Parts, target: &Target) -> Res
         ));
     };
     let method = parts.method.as_str();
+    if let Some(token) = aad_token(auth) {
+        authenticate_aad(state, parts, &token)?;
+        return check_date(state, date);
+    }
     let links = [target.link.as_str(), target.raw_link.as_str()];
     match state.keys.verify(auth, method, &target.resource_type, &links, date) {
         Ok(()) => {}
@@ -98,6 +104,84 @@ pub(crate) fn authenticate(state: &State, parts: &Parts, target: &Target) -> Res
             )))
         }
     }
+    check_date(state, date)
+}
+
+/// The token of a URL-encoded `type=aad&ver=1.0&sig=<token>` header (`None` for other types).
+fn aad_token(header: &str) -> Option<String> {
+    let decoded = percent_encoding::percent_decode_str(header.trim())
+        .decode_utf8()
+        .ok()?;
+    let mut is_aad = false;
+    let mut sig = None;
+    for part in decoded.split('&') {
+        match part.split_once('=') {
+            Some(("type", t)) => is_aad = t.trim().eq_ignore_ascii_case("aad"),
+            Some(("sig", s)) => sig = Some(s.trim().to_string()),
+            _ => {}
+        }
+    }
+    if is_aad {
+        Some(sig.unwrap_or_default())
+    } else {
+        None
+    }
+}
+
+/// Whether the request only reads: GET, HEAD, and queries (`POST` with the query content type).
+fn reads_only(parts: &Parts) -> bool {
+    match parts.method {
+        Method::GET | Method::HEAD => true,
+        Method::POST => {
+            header_true(parts, "x-ms-documentdb-isquery")
+                || header(parts, "content-type")
+                    .is_some_and(|c| c.starts_with("application/query+json"))
+        }
+        _ => false,
+    }
+}
+
+/// Checks an Entra ID token (audience `https://cosmos.azure.com`): 401 `Unauthorized` for a
+/// token the issuer did not sign or that expired or names another audience, 403 `Forbidden`
+/// when its roles do not allow the operation (as Azure's data-plane RBAC answers).
+fn authenticate_aad(state: &State, parts: &Parts, token: &str) -> Result<(), ApiError> {
+    use crate::identity::{roles, COSMOS_AUDIENCE};
+    let unauthorized = |m: String| ApiError::new(StatusCode::UNAUTHORIZED, "Unauthorized", m);
+    let Some(trust) = &state.trust else {
+        return Err(unauthorized(
+            "AAD tokens are not accepted: this emulator trusts no issuer; configure [emulators.identity] or sign with the master key.".into(),
+        ));
+    };
+    let claims = trust
+        .verify(token, COSMOS_AUDIENCE, crate::util::now_unix())
+        .map_err(|why| unauthorized(format!("Failed to validate the AAD token: {why}")))?;
+    let (wanted, action) = if reads_only(parts) {
+        (
+            roles::COSMOS_READ,
+            "Microsoft.DocumentDB/databaseAccounts/readMetadata",
+        )
+    } else {
+        (
+            roles::COSMOS_WRITE,
+            "Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers/items/*",
+        )
+    };
+    if claims.has_any_role(wanted) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::FORBIDDEN,
+        "Forbidden",
+        format!(
+            "Request blocked by Auth {} : Request is blocked because principal [{}] does not have required RBAC permissions to perform action [{action}] on any scope: it needs one of the roles {wanted:?}.",
+            state.account, claims.sub
+        ),
+    ))
+}
+
+/// The `x-ms-date` must lie within the allowed skew of the clock (403 otherwise).
+fn check_date(state: &State, date: &str) -> Result<(), ApiError> {
+    let unauthorized = |m: String| ApiError::new(StatusCode::UNAUTHORIZED, "Unauthorized", m);
     let when = httpdate::parse_http_date(date).map_err(|_| {
         unauthorized(format!(
             "The input date header is invalid format ('{date}'). Please pass in RFC 1123 style date format."
