@@ -26,6 +26,7 @@ pub struct Emulators {
     eventgrid: Option<EventGridEmulator>,
     cosmos: Option<CosmosHandle>,
     config: EmulatorsConfig,
+    store: StoreHandle,
 }
 
 impl Emulators {
@@ -73,7 +74,32 @@ impl Emulators {
             eventgrid,
             cosmos,
             config,
+            store,
         })
+    }
+
+    /// A read-only view of what the emulators hold (see [`crate::Inspector`]).
+    pub fn inspector(&self) -> crate::Inspector {
+        let accounts = self.blob.as_ref().map(|_| {
+            self.config
+                .blob
+                .accounts
+                .iter()
+                .map(|a| a.name.clone())
+                .collect()
+        });
+        let eventgrid = self.eventgrid.as_ref().map(|g| {
+            let topics = self
+                .config
+                .eventgrid
+                .topics
+                .iter()
+                .map(|t| t.name.clone())
+                .collect();
+            (g.core(), topics)
+        });
+        let cosmos = self.cosmos.as_ref().and_then(|c| c.inner().state());
+        crate::Inspector::new(self.store.clone(), accounts, eventgrid, cosmos)
     }
 
     /// The Blob emulator, if enabled (`blob.enabled`).

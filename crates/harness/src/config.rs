@@ -78,6 +78,9 @@ pub struct HarnessConfig {
     pub cache: CacheConfig,
     /// Limits.
     pub limits: Limits,
+    /// The `[dashboard]` table: the dashboard page and `/metrics` (on, loopback only, by
+    /// default).
+    pub dashboard: crate::DashboardConfig,
     /// The `[emulators]` table: accounts, keys, topics and subscriptions of the embedded
     /// emulators that `harness serve --emulators` starts (feature `emulators`).
     #[cfg(feature = "emulators")]
@@ -91,6 +94,7 @@ struct RawFile {
     module: Vec<RawModule>,
     cache: Option<RawCache>,
     limits: Option<RawLimits>,
+    dashboard: Option<crate::DashboardConfig>,
     emulators: Option<toml::Table>,
 }
 
@@ -216,6 +220,8 @@ impl HarnessConfig {
             },
         };
         let limits = raw.limits.map(to_limits).transpose()?.unwrap_or_default();
+        let dashboard = raw.dashboard.unwrap_or_default();
+        dashboard.validate()?;
         #[cfg(feature = "emulators")]
         let emulators = raw.emulators.map(|t| to_emulators(t, base)).transpose()?;
         #[cfg(not(feature = "emulators"))]
@@ -226,6 +232,7 @@ impl HarnessConfig {
             modules,
             cache,
             limits,
+            dashboard,
             #[cfg(feature = "emulators")]
             emulators,
         })

@@ -11,7 +11,7 @@ mod containers;
 mod error;
 mod events;
 mod listing;
-mod model;
+pub(crate) mod model;
 mod operation;
 mod router;
 mod xml;

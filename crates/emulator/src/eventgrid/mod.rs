@@ -5,6 +5,7 @@ mod allowed_hosts;
 pub mod auth;
 mod delivery;
 mod pending;
+pub(crate) use pending::Pending;
 mod router;
 mod schema;
 
@@ -123,7 +124,7 @@ impl Core {
             .unwrap_or("http://127.0.0.1")
     }
 
-    fn subs_snapshot(&self) -> Vec<Arc<Subscription>> {
+    pub(crate) fn subs_snapshot(&self) -> Vec<Arc<Subscription>> {
         match self.subs.read() {
             Ok(g) => g.clone(),
             Err(p) => p.into_inner().clone(),
@@ -493,6 +494,11 @@ impl EventGridEmulator {
     /// ```
     pub async fn remove_subscription(&self, topic: &str, name: &str) -> Result<bool> {
         self.core.remove_subscription(topic, name).await
+    }
+
+    /// The shared state, for [`crate::Inspector`].
+    pub(crate) fn core(&self) -> Arc<Core> {
+        self.core.clone()
     }
 
     /// The current subscriptions: configured, added at runtime, and kept from earlier runs.
