@@ -2,7 +2,9 @@
 //!
 //! Dependency-free on purpose, so it compiles in a second on a fresh clone.
 
+mod apt;
 mod bench;
+mod browser;
 mod build;
 mod cmd;
 mod demo;
