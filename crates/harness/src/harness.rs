@@ -76,6 +76,27 @@ pub struct HarnessBuilder {
 }
 
 impl HarnessBuilder {
+    /// A builder with a config file's modules, limits, cache and dashboard settings, for more
+    /// settings in code (such as [`HarnessBuilder::emulators`]) before building.
+    ///
+    /// ```
+    /// let mut config = harness::HarnessConfig::default();
+    /// config.dashboard.path = "/_dev/".into();
+    /// let h = harness::HarnessBuilder::from_config(&config).build()?;
+    /// assert_eq!(h.limits(), &config.limits);
+    /// # Ok::<(), harness::Error>(())
+    /// ```
+    pub fn from_config(config: &HarnessConfig) -> Self {
+        let mut b = Harness::builder()
+            .limits(config.limits.clone())
+            .cache(config.cache.clone())
+            .dashboard(config.dashboard.clone());
+        for m in &config.modules {
+            b = b.module(m.clone());
+        }
+        b
+    }
+
     /// Adds a routed module. The file is read when [`HarnessBuilder::build`] runs, so a missing
     /// file is reported there, with its path.
     ///
@@ -248,14 +269,7 @@ impl Harness {
     /// # Ok::<(), harness::Error>(())
     /// ```
     pub fn from_config(config: &HarnessConfig) -> Result<Self> {
-        let mut b = Self::builder()
-            .limits(config.limits.clone())
-            .cache(config.cache.clone())
-            .dashboard(config.dashboard.clone());
-        for m in &config.modules {
-            b = b.module(m.clone());
-        }
-        b.build()
+        HarnessBuilder::from_config(config).build()
     }
 
     /// The limits in force.
