@@ -355,6 +355,29 @@ async fn the_emulator_view_lists_the_uploaded_blob_with_its_size() {
     assert_eq!(blob["size"], "hello dashboard".len());
     assert_eq!(blob["content_type"], "text/plain");
     assert!(!view.to_string().contains(DEV_ACCOUNT_KEY));
+    let download = get(
+        &s.base,
+        "/_harness/api/blob?account=devstoreaccount1&container=dash&blob=greeting.txt",
+    )
+    .await;
+    assert_eq!(download.status(), 200);
+    assert_eq!(download.body().as_ref(), b"hello dashboard");
+    assert_eq!(download.headers()["content-type"], "text/plain");
+    assert_eq!(
+        download.headers()["content-disposition"],
+        "attachment; filename=\"greeting.txt\""
+    );
+    let headers = format!("{:?}", download.headers());
+    assert!(
+        !headers.contains("SharedKey") && !headers.contains(DEV_ACCOUNT_KEY),
+        "{headers}"
+    );
+    let missing = get(
+        &s.base,
+        "/_harness/api/blob?account=devstoreaccount1&container=dash&blob=none",
+    )
+    .await;
+    assert_eq!(missing.status(), 404);
     s.server.shutdown().await;
     s.emus.shutdown().await;
 }

@@ -80,13 +80,11 @@ impl Emulators {
 
     /// A read-only view of what the emulators hold (see [`crate::Inspector`]).
     pub fn inspector(&self) -> crate::Inspector {
-        let accounts = self.blob.as_ref().map(|_| {
-            self.config
-                .blob
-                .accounts
-                .iter()
-                .map(|a| a.name.clone())
-                .collect()
+        let blob = self.blob.as_ref().map(|b| crate::inspect::BlobAccess {
+            url: b.url(),
+            keys: (self.config.blob.accounts.iter())
+                .map(|a| (a.name.clone(), a.key.clone()))
+                .collect(),
         });
         let eventgrid = self.eventgrid.as_ref().map(|g| {
             let topics = self
@@ -99,7 +97,7 @@ impl Emulators {
             (g.core(), topics)
         });
         let cosmos = self.cosmos.as_ref().and_then(|c| c.inner().state());
-        crate::Inspector::new(self.store.clone(), accounts, eventgrid, cosmos)
+        crate::Inspector::new(self.store.clone(), blob, eventgrid, cosmos)
     }
 
     /// The Blob emulator, if enabled (`blob.enabled`).

@@ -109,7 +109,8 @@ impl Dashboard {
                 h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
                 r
             }
-            "api/emulators" => self.emulators_json(uri.query()).await,
+            "api/emulators" => self.emulators_json().await,
+            "api/blob" => self.blob_download(uri.query().unwrap_or("")).await,
             _ => text(
                 StatusCode::NOT_FOUND,
                 &format!("no dashboard page {path}; the dashboard is at {prefix}"),
@@ -119,7 +120,7 @@ impl Dashboard {
     }
 
     #[cfg(feature = "emulators")]
-    async fn emulators_json(&self, _query: Option<&str>) -> Response<OutBody> {
+    async fn emulators_json(&self) -> Response<OutBody> {
         match &self.emulators {
             Some(inspector) => json(&inspector.snapshot().await),
             None => json(&serde_json::json!({ "enabled": false })),
@@ -127,8 +128,65 @@ impl Dashboard {
     }
 
     #[cfg(not(feature = "emulators"))]
-    async fn emulators_json(&self, _query: Option<&str>) -> Response<OutBody> {
+    async fn emulators_json(&self) -> Response<OutBody> {
         json(&serde_json::json!({ "enabled": false }))
+    }
+
+    /// `api/blob?account=..&container=..&blob=..`: the blob's bytes as the Blob emulator
+    /// serves them, streamed, as an attachment.
+    #[cfg(feature = "emulators")]
+    async fn blob_download(&self, query: &str) -> Response<OutBody> {
+        use http_body_util::BodyExt;
+        let q: std::collections::HashMap<String, String> =
+            url::form_urlencoded::parse(query.as_bytes())
+                .into_owned()
+                .collect();
+        let (Some(account), Some(container), Some(blob)) =
+            (q.get("account"), q.get("container"), q.get("blob"))
+        else {
+            return text(StatusCode::BAD_REQUEST, "give account, container and blob").map(full);
+        };
+        let Some(inspector) = &self.emulators else {
+            return text(StatusCode::NOT_FOUND, "the emulators are not running").map(full);
+        };
+        let upstream = match inspector.download_blob(account, container, blob).await {
+            Ok(Some(r)) if r.status() == StatusCode::OK => r,
+            Ok(_) => return text(StatusCode::NOT_FOUND, "no such blob").map(full),
+            Err(reason) => return text(StatusCode::BAD_GATEWAY, &reason).map(full),
+        };
+        let (parts, body) = upstream.into_parts();
+        let mut r = Response::new(body.map_err(std::io::Error::other).boxed_unsync());
+        for name in [header::CONTENT_TYPE, header::CONTENT_LENGTH] {
+            if let Some(v) = parts.headers.get(&name) {
+                r.headers_mut().insert(name, v.clone());
+            }
+        }
+        let file: String = (blob.rsplit('/').next().unwrap_or("blob").chars())
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file}\"")) {
+            r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+        }
+        r.headers_mut().insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        r
+    }
+
+    #[cfg(not(feature = "emulators"))]
+    async fn blob_download(&self, _query: &str) -> Response<OutBody> {
+        text(
+            StatusCode::NOT_FOUND,
+            "the emulators are not part of this build",
+        )
+        .map(full)
     }
 }
 

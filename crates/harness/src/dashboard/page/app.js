@@ -90,7 +90,7 @@ function connect() {
 function drawChart(points) {
   const svg = document.getElementById('chart');
   const ns = 'http://www.w3.org/2000/svg';
-  const W = 900, H = 240, left = 50, right = 50, top = 10, bottom = 30;
+  const W = 900, H = 240, left = 60, right = 80, top = 10, bottom = 30;
   const now = Math.floor(Date.now() / 1000);
   const span = 300;
   const x = (t) => left + (W - left - right) * (1 - (now - t) / span);
@@ -117,6 +117,7 @@ function drawChart(points) {
   for (const [key, label, dy] of [['p50_ms', 'p50', 0], ['p90_ms', 'p90', 14], ['p99_ms', 'p99', 28]]) {
     const d = points.map((p, i) => (i ? 'L' : 'M') + x(p.unix).toFixed(1) + ' ' + yMs(p[key]).toFixed(1)).join(' ');
     if (d) svg.append(s('path', { class: label, d }));
+    for (const p of points) svg.append(s('circle', { class: label, cx: x(p.unix).toFixed(1), cy: yMs(p[key]).toFixed(1), r: 2 }));
     svg.append(s('text', { x: left + 8, y: top + 24 + dy, class: label }, label + ' latency'));
   }
   if (points.length === 0) svg.append(s('text', { x: W / 2 - 60, y: H / 2 }, 'no requests yet'));

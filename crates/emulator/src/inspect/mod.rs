@@ -6,8 +6,12 @@
 //! subscription endpoint is shown without its query (where webhook tokens go). Each list is
 //! capped so a large store cannot make a huge answer.
 
+mod download;
+
 use std::sync::Arc;
 
+pub(crate) use download::BlobAccess;
+use hyper::body::Incoming;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -42,7 +46,7 @@ pub const MAX_EVENTS: usize = 100;
 #[derive(Clone)]
 pub struct Inspector {
     store: StoreHandle,
-    blob_accounts: Option<Vec<String>>,
+    blob: Option<BlobAccess>,
     eventgrid: Option<(Arc<Core>, Vec<String>)>,
     cosmos: Option<Arc<CosmosState>>,
 }
@@ -175,23 +179,49 @@ pub struct EventItem {
 impl Inspector {
     pub(crate) fn new(
         store: StoreHandle,
-        blob_accounts: Option<Vec<String>>,
+        blob: Option<BlobAccess>,
         eventgrid: Option<(Arc<Core>, Vec<String>)>,
         cosmos: Option<Arc<CosmosState>>,
     ) -> Self {
         Self {
             store,
-            blob_accounts,
+            blob,
             eventgrid,
             cosmos,
+        }
+    }
+
+    /// A blob's content as the Blob emulator's Get Blob answers it (status, headers, streamed
+    /// body), for a download link; `Ok(None)` when the Blob emulator is off or has no such
+    /// account. The request is signed here: the key and signature never reach the caller.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> emulator::Result<()> {
+    /// let emus = emulator::Emulators::start(emulator::EmulatorsConfig::default().with_free_ports()).await?;
+    /// let inspector = emus.inspector();
+    /// let missing = inspector.download_blob(emulator::DEV_ACCOUNT, "none", "x.txt").await.unwrap();
+    /// assert_eq!(missing.expect("the account exists").status(), 404);
+    /// assert!(inspector.download_blob("nobody", "c", "b").await.unwrap().is_none());
+    /// emus.shutdown().await;
+    /// # Ok(()) }
+    /// ```
+    pub async fn download_blob(
+        &self,
+        account: &str,
+        container: &str,
+        blob: &str,
+    ) -> Result<Option<http::Response<Incoming>>, String> {
+        match &self.blob {
+            Some(access) => access.get(account, container, blob).await,
+            None => Ok(None),
         }
     }
 
     /// What the emulators hold now.
     pub async fn snapshot(&self) -> Snapshot {
         let mut errors = Vec::new();
-        let blob = match &self.blob_accounts {
-            Some(accounts) => match self.blob(accounts).await {
+        let blob = match &self.blob {
+            Some(access) => match self.blob(access).await {
                 Ok(v) => Some(v),
                 Err(e) => {
                     errors.push(format!("blob: {e}"));
@@ -238,9 +268,9 @@ impl Inspector {
         crate::server::ops::render_operation_counts(out);
     }
 
-    async fn blob(&self, accounts: &[String]) -> crate::Result<BlobView> {
-        let mut views = Vec::with_capacity(accounts.len());
-        for account in accounts {
+    async fn blob(&self, access: &BlobAccess) -> crate::Result<BlobView> {
+        let mut views = Vec::with_capacity(access.keys.len());
+        for (account, _) in &access.keys {
             let rows = self
                 .store
                 .scan_prefix(Table::Containers, &format!("{account}/"))
