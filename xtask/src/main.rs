@@ -38,6 +38,8 @@ commands:
   bench --soak [--minutes=N]  mixed traffic for N minutes (default 5): successes, uploads,
                  denied calls, traps, time limits, large bodies, both worlds; fails if the
                  harness's RSS or open descriptors grow past a few percent
+  bench --dashboard [--quick]  hello throughput with the dashboard and /metrics on (and a live
+                 viewer) against off, in the same run (also part of the full bench)
   bench [--quick] sizes, instantiation, cold start, throughput vs native hyper and (components)
                  vs `wasmtime serve`, blob writes end to end, for modules and components
   lint           cargo fmt --check and cargo clippy --all-targets -- -D warnings
@@ -67,7 +69,7 @@ fn main() -> ExitCode {
     let flag = |name: &str| args.iter().skip(1).any(|a| a == name);
     let allowed: &[&str] = match args.first().map(String::as_str) {
         Some("demo") => &["--serve", "--components"],
-        Some("bench") => &["--quick", "--soak"],
+        Some("bench") => &["--quick", "--soak", "--dashboard"],
         _ => &[],
     };
     let soak_minutes = args
@@ -103,6 +105,7 @@ fn main() -> ExitCode {
             Some(Err(e)) => Err(e),
             minutes => bench::soak::run(minutes.and_then(Result::ok).unwrap_or(5)),
         },
+        Some("bench") if flag("--dashboard") => bench::dashboard::run(flag("--quick")),
         Some("bench") => bench::run(flag("--quick")),
         Some("tools") => tools::run(),
         Some("help") | Some("--help") | Some("-h") | None => {

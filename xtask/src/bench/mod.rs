@@ -8,6 +8,7 @@
 //! allocator), blob-write end to end against the embedded Blob emulator, and the harness's peak
 //! RSS. Prints a Markdown table and writes JSON to `<target>/bench/`.
 
+pub mod dashboard;
 mod json;
 mod load;
 mod procs;
@@ -387,8 +388,11 @@ pub fn run(quick: bool) -> Result<(), String> {
         let p = out.join(name);
         std::fs::write(&p, &json).map_err(|e| format!("{}: {e}", p.display()))?;
     }
+    let dashboard = dashboard::measure(&harness_bin, &opt_dir, &out, &plan)?.line();
+    println!("{dashboard}");
     let md = out.join(format!("latest-{kind}.md"));
-    std::fs::write(&md, &table).map_err(|e| format!("{}: {e}", md.display()))?;
+    std::fs::write(&md, format!("{table}\n{dashboard}\n"))
+        .map_err(|e| format!("{}: {e}", md.display()))?;
     eprintln!(
         "wrote {} and {}",
         out.join(format!("latest-{kind}.json")).display(),
