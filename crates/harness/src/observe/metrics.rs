@@ -14,6 +14,9 @@ use super::record::CallResult;
 /// counted under `destination="other"` (destinations are chosen by guests).
 pub(crate) const MAX_OUTBOUND_SERIES: usize = 512;
 
+/// An outbound series: route, destination, result.
+type OutboundKey = (Arc<str>, String, CallResult);
+
 /// A routed module, for the per-module series.
 pub(crate) struct ModuleSeries {
     pub(crate) route: Arc<str>,
@@ -25,7 +28,7 @@ pub(crate) struct ModuleSeries {
 pub(crate) struct Metrics {
     modules: Vec<ModuleSeries>,
     requests: RwLock<HashMap<(usize, u16), Arc<Histogram>>>,
-    outbound: RwLock<HashMap<(Arc<str>, String, CallResult), Arc<AtomicU64>>>,
+    outbound: RwLock<HashMap<OutboundKey, Arc<AtomicU64>>>,
     pub(crate) in_flight: AtomicI64,
     pub(crate) connections_open: AtomicI64,
     max_instances: u32,
