@@ -79,6 +79,18 @@ impl Emulators {
     }
 
     /// A read-only view of what the emulators hold (see [`crate::Inspector`]).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> emulator::Result<()> {
+    /// let mut cfg = emulator::EmulatorsConfig::default().with_free_ports();
+    /// cfg.cosmos.enabled = false;
+    /// let emus = emulator::Emulators::start(cfg).await?;
+    /// let snapshot = emus.inspector().snapshot().await;
+    /// assert!(snapshot.cosmos.is_none(), "Cosmos DB is off");
+    /// assert!(snapshot.eventgrid.unwrap().topics.contains(&"default".to_string()));
+    /// emus.shutdown().await;
+    /// # Ok(()) }
+    /// ```
     pub fn inspector(&self) -> crate::Inspector {
         let blob = self.blob.as_ref().map(|b| crate::inspect::BlobAccess {
             url: b.url(),

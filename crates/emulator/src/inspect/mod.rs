@@ -217,7 +217,17 @@ impl Inspector {
         }
     }
 
-    /// What the emulators hold now.
+    /// What the emulators hold now (`tests/inspect.rs` fills every part and checks it).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> emulator::Result<()> {
+    /// let emus = emulator::Emulators::start(emulator::EmulatorsConfig::default().with_free_ports()).await?;
+    /// let snapshot = emus.inspector().snapshot().await;
+    /// assert!(snapshot.errors.is_empty());
+    /// assert!(snapshot.cosmos.expect("enabled by default").databases.is_empty());
+    /// emus.shutdown().await;
+    /// # Ok(()) }
+    /// ```
     pub async fn snapshot(&self) -> Snapshot {
         let mut errors = Vec::new();
         let blob = match &self.blob {

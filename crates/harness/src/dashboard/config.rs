@@ -49,6 +49,12 @@ const MAX_RECENT: usize = 10_000;
 
 impl DashboardConfig {
     /// Checks the paths and the record count; the error names the key and the fix.
+    ///
+    /// ```
+    /// let many = harness::DashboardConfig { recent_requests: 1_000_000, ..Default::default() };
+    /// assert!(many.validate().unwrap_err().contains("recent_requests"));
+    /// assert!(harness::DashboardConfig::default().validate().is_ok());
+    /// ```
     pub fn validate(&self) -> Result<(), String> {
         if !self.path.starts_with('/') || !self.path.ends_with('/') || self.path.len() < 3 {
             return Err(format!(
