@@ -3,7 +3,7 @@
 Loads the dashboard, then sends requests while the page stays open: a hello, a fetch whose
 destination is not allowed, and a blob upload. Asserts on the rendered page that the new
 request rows appear without a reload, that the denial shows its fix, and that the uploaded
-blob is listed with its size; saves a screenshot. Exits non-zero (with the reason) on failure.
+blob is listed with its size and its download link serves its bytes; saves a screenshot. Exits non-zero (with the reason) on failure.
 
 usage: dashboard.py BASE_URL SCREENSHOT_PATH CHROMEDRIVER CHROMIUM
 """
@@ -78,6 +78,11 @@ def main():
         expected_size = f"{len(BLOB_BODY)} B"
         wait.until(lambda d: [e.text for e in d.find_elements(By.CSS_SELECTOR, selector)] == [expected_size])
         assert driver.execute_script("return window.__notReloaded;") == "yes", "the page was reloaded"
+        link = driver.find_element(
+            By.CSS_SELECTOR, 'tr.blob-row[data-container="browser"][data-blob="note.txt"] a'
+        ).get_attribute("href")
+        with urllib.request.urlopen(link, timeout=30) as resp:
+            assert resp.read() == BLOB_BODY, "the download link serves the blob's bytes"
         paths = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "tr.request-row td.path")]
         for path in ["/hello", "/fetch", "/write"]:
             assert path in paths, (path, paths)
