@@ -451,6 +451,11 @@ async fn off_loopback_the_reserved_paths_are_404_unless_allowed() {
         .handle_from(e2e::post("/metrics", "x"), remote, public)
         .await;
     assert_eq!(post.status(), 405);
+    // In process the response is collected: the never-ending feed is refused, not hung on.
+    let feed = h
+        .handle_from(e2e::get("/_dev/api/events"), remote, public)
+        .await;
+    assert_eq!(feed.status(), 404);
 }
 
 #[test]

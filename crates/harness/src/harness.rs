@@ -298,15 +298,17 @@ impl Harness {
         self.handle_from(request, loopback, loopback).await
     }
 
-    /// The dashboard's answer when `uri` is one of its paths and it serves `local`.
+    /// The dashboard's answer when `uri` is one of its paths and it serves `local`
+    /// (`streamed`: over a connection, see `Dashboard::answer`).
     pub(crate) async fn dashboard_answer(
         &self,
         method: &http::Method,
         uri: &http::Uri,
         local: SocketAddr,
+        streamed: bool,
     ) -> Option<Response<OutBody>> {
         match &self.inner.dashboard {
-            Some(d) => d.answer(method, uri, local).await,
+            Some(d) => d.answer(method, uri, local, streamed).await,
             None => None,
         }
     }
@@ -346,7 +348,7 @@ impl Harness {
         local: SocketAddr,
     ) -> Response<Bytes> {
         let response = match self
-            .dashboard_answer(request.method(), request.uri(), local)
+            .dashboard_answer(request.method(), request.uri(), local, false)
             .await
         {
             Some(answer) => answer,

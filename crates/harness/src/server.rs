@@ -294,7 +294,7 @@ impl Harness {
     ) -> http::Response<OutBody> {
         let (parts, body) = req.into_parts();
         if let Some(answer) = self
-            .dashboard_answer(&parts.method, &parts.uri, local)
+            .dashboard_answer(&parts.method, &parts.uri, local, true)
             .await
         {
             return answer;

@@ -49,11 +49,14 @@ impl Dashboard {
 
     /// The answer for a request to a reserved path on a listener at `local`, or `None` when the
     /// path is not reserved or the listener is not loopback (and remote viewing is off).
+    /// `streamed`: the answer goes out over a connection (the live feed never ends, so an
+    /// in-process caller, which collects the body, is refused it).
     pub(crate) async fn answer(
         &self,
         method: &Method,
         uri: &http::Uri,
         local: SocketAddr,
+        streamed: bool,
     ) -> Option<Response<OutBody>> {
         let path = uri.path();
         let prefix = self.config.path.as_str();
@@ -99,6 +102,11 @@ impl Dashboard {
                 json(&recent.iter().map(|r| &**r).collect::<Vec<_>>())
             }
             "api/series" => json(&self.observer.series()),
+            "api/events" if !streamed => text(
+                StatusCode::NOT_FOUND,
+                "the live feed never ends: read it over HTTP (Harness::serve), not Harness::handle",
+            )
+            .map(full),
             "api/events" => {
                 let mut r = Response::new(sse::stream(self.observer.subscribe()));
                 let h = r.headers_mut();
