@@ -26,6 +26,9 @@ async fn the_snapshot_shows_blobs_documents_subscriptions_and_dead_letters() {
         "http://127.0.0.1:1/hook?code=webhook-token",
     );
     emus.add_subscription(sub).await.expect("subscribe");
+    let hook = webhook(Behaviour::Good).await;
+    let good = SubscriptionConfig::new("good", "storage", &hook.url());
+    emus.add_subscription(good).await.expect("subscribe");
 
     let base = format!("{}/inspected", emus.blob().unwrap().account_url(ACCOUNT));
     let created = signed(Method::PUT, &format!("{base}?restype=container"), &[], "").await;
@@ -52,8 +55,10 @@ async fn the_snapshot_shows_blobs_documents_subscriptions_and_dead_letters() {
     let deadline = Instant::now() + Duration::from_secs(10);
     let snapshot = loop {
         let s = inspector.snapshot().await;
-        let dead = s.eventgrid.as_ref().map_or(0, |g| g.dead_letters.len());
-        if dead > 0 || Instant::now() > deadline {
+        let eg = s.eventgrid.as_ref();
+        let dead = eg.map_or(0, |g| g.dead_letters.len());
+        let delivered = eg.map_or(0, |g| g.delivered.len());
+        if (dead > 0 && delivered > 0) || Instant::now() > deadline {
             break s;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -95,6 +100,13 @@ async fn the_snapshot_shows_blobs_documents_subscriptions_and_dead_letters() {
     );
     assert_eq!(dead.event["eventType"], "Microsoft.Storage.BlobCreated");
     assert!(dead.reason.as_deref().is_some_and(|r| !r.is_empty()));
+    let delivered = &eg.delivered[0];
+    assert_eq!(delivered.subscription, "good");
+    assert_eq!(
+        delivered.event["subject"],
+        "/blobServices/default/containers/inspected/blobs/dir/rows.csv"
+    );
+    assert_eq!(hook.notifications().len(), 1, "the webhook got it once");
 
     let json = serde_json::to_string(&snapshot).unwrap();
     assert!(

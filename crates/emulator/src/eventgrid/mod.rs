@@ -3,8 +3,10 @@
 
 mod allowed_hosts;
 pub mod auth;
+mod delivered;
 mod delivery;
 mod pending;
+pub(crate) use delivered::{Delivered, DeliveredLog};
 pub(crate) use pending::Pending;
 mod router;
 mod schema;
@@ -109,6 +111,8 @@ pub(crate) struct Core {
     pub egcfg: EventGridConfig,
     /// One clone per running delivery task, so that shutdown can wait for them.
     pub in_flight: Arc<()>,
+    /// The last deliveries, for [`crate::Inspector`].
+    pub delivered: DeliveredLog,
 }
 
 impl Core {
@@ -399,6 +403,7 @@ impl EventGridEmulator {
             stop: stop_rx,
             egcfg: cfg.clone(),
             in_flight: Arc::new(()),
+            delivered: DeliveredLog::default(),
         });
         for s in &cfg.subscriptions {
             core.add_subscription(s.clone(), false).await?;

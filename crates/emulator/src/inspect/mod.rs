@@ -144,6 +144,8 @@ pub struct EventGridView {
     pub topics: Vec<String>,
     /// Subscriptions.
     pub subscriptions: Vec<SubscriptionView>,
+    /// The last events webhooks accepted (at most 100, kept in memory), oldest first.
+    pub delivered: Vec<EventItem>,
     /// Events waiting for (another) delivery attempt, oldest first.
     pub pending: Vec<EventItem>,
     /// Events given up on, oldest first.
@@ -168,7 +170,7 @@ pub struct EventItem {
     pub topic: String,
     /// The subscription.
     pub subscription: String,
-    /// Failed attempts so far.
+    /// Attempts so far (for a delivered event: the attempt that succeeded).
     pub attempts: u32,
     /// Why it was dead-lettered (dead letters only).
     pub reason: Option<String>,
@@ -397,9 +399,19 @@ async fn eventgrid_view(
             });
         }
     }
+    let delivered = (core.delivered.snapshot().into_iter())
+        .map(|d| EventItem {
+            topic: d.topic,
+            subscription: d.subscription,
+            attempts: d.attempt,
+            reason: None,
+            event: d.event,
+        })
+        .collect();
     Ok(EventGridView {
         topics: topics.to_vec(),
         subscriptions,
+        delivered,
         pending,
         dead_letters,
     })

@@ -166,10 +166,10 @@ function showEventGrid(eg) {
   const subs = el('ul', {});
   for (const s of eg.subscriptions) subs.append(el('li', {}, s.topic + ' → ' + s.name + ' at ' + s.endpoint));
   box.append(el('p', {}, 'subscriptions:'), subs);
-  for (const [title, list] of [['pending deliveries', eg.pending], ['dead letters', eg.dead_letters]]) {
+  for (const [title, list] of [['delivered', eg.delivered], ['pending deliveries', eg.pending], ['dead letters', eg.dead_letters]]) {
     box.append(el('h4', {}, title + ' (' + list.length + ')'));
     for (const e of list) {
-      box.append(el('p', {}, e.topic + ' → ' + e.subscription + ', ' + e.attempts + ' attempts' + (e.reason ? ': ' + e.reason : '')),
+      box.append(el('p', {}, e.topic + ' → ' + e.subscription + ', attempt ' + e.attempts + (e.reason ? ': ' + e.reason : '')),
         el('pre', { class: 'event' }, JSON.stringify(e.event, null, 2)));
     }
   }
