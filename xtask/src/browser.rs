@@ -11,7 +11,7 @@ pub fn chromium() -> Result<(PathBuf, PathBuf), String> {
     let (browser, driver) = (Path::new(CHROMIUM), Path::new(CHROMEDRIVER));
     if !(browser.is_file() && driver.is_file()) {
         eprintln!("chromium or chromium-driver is missing (the dashboard's browser test); installing them from Debian's packages");
-        crate::apt::install(&["chromium", "chromium-driver"])?;
+        crate::apt::install(&["chromium", "chromium-driver", "fonts-dejavu-core"])?;
     }
     if browser.is_file() && driver.is_file() {
         Ok((browser.into(), driver.into()))
