@@ -518,6 +518,24 @@ mod tests {
         }
     }
 
+    #[test]
+    fn dashboard_table_is_read_and_checked() {
+        let dir = dir_with_wasm();
+        let m = "[[module]]\nroute = \"/a\"\nmodule = \"m.wasm\"\n";
+        let cfg = HarnessConfig::from_toml(m, dir.path()).unwrap();
+        assert_eq!(cfg.dashboard, crate::DashboardConfig::default());
+        let text = format!("{m}[dashboard]\nmetrics_path = \"/prom\"\nallow_remote = true\n");
+        let cfg = HarnessConfig::from_toml(&text, dir.path()).unwrap();
+        assert_eq!(cfg.dashboard.metrics_path, "/prom");
+        assert!(cfg.dashboard.allow_remote && cfg.dashboard.enabled);
+        let typo = format!("{m}[dashboard]\nenable = false\n");
+        let err = HarnessConfig::from_toml(&typo, dir.path()).unwrap_err();
+        assert!(err.contains("enable"), "{err}");
+        let bad = format!("{m}[dashboard]\npath = \"x\"\n");
+        let err = HarnessConfig::from_toml(&bad, dir.path()).unwrap_err();
+        assert!(err.contains("[dashboard] path"), "{err}");
+    }
+
     #[cfg(feature = "emulators")]
     #[test]
     fn emulators_table_is_checked() {
