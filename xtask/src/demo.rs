@@ -9,7 +9,8 @@
 //! 3. upload a blob through `eventgrid-publish`, which stores it and announces it;
 //! 4. EventGrid validates the webhook (handshake), then delivers; the webhook reads the blob and
 //!    upserts a Cosmos DB document about it;
-//! 5. read the document back through the `cosmos` sample and the blob through `blob-read`.
+//! 5. read the document back through the `cosmos` sample and the blob through `blob-read`;
+//! 6. show the EventGrid dead letters, then the dashboard's address and what `/metrics` counted.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -333,6 +334,17 @@ pub fn run(serve: bool, components: bool) -> Result<(), String> {
         dead.status,
         dead.text().trim()
     );
+    let metrics = send(&addr, "GET", "/metrics", &[], b"")?;
+    let counted: Vec<String> = metrics
+        .text()
+        .lines()
+        .filter(|l| l.starts_with("harness_requests_total{"))
+        .map(|l| format!("   {l}"))
+        .collect();
+    println!(
+        "\n== 7. dashboard: http://{addr}/_harness/ (routes, live requests, emulator contents); /metrics counted:\n{}",
+        counted.join("\n")
+    );
     println!(
         "\nscenario complete in {:.0} ms ({})",
         upload_started.elapsed().as_secs_f64() * 1e3,
@@ -345,7 +357,7 @@ pub fn run(serve: bool, components: bool) -> Result<(), String> {
 
     if serve {
         println!(
-            "\nserving on http://{addr} (config {}); try:\n  curl -X POST --data-binary @README.md 'http://{addr}/publish?container=c&blob=readme.md'\n  curl 'http://{addr}/blob?container=c&blob=readme.md'\npress Ctrl-C to stop",
+            "\nserving on http://{addr} (config {}); open the dashboard at http://{addr}/_harness/ and try:\n  curl -X POST --data-binary @README.md 'http://{addr}/publish?container=c&blob=readme.md'\n  curl 'http://{addr}/blob?container=c&blob=readme.md'\npress Ctrl-C to stop",
             config.display()
         );
         let _ = harness.child.wait();

@@ -1,6 +1,7 @@
 //! Interop tests against software we did not write: Microsoft's Azure SDKs for Python (from
-//! PyPI) and Microsoft's Azurite storage emulator (from npm), installed under `target/`, and
-//! `wasmtime serve` (the wasmtime CLI, from the tool cache) running our sample components.
+//! PyPI) and Microsoft's Azurite storage emulator (from npm), installed under `target/`,
+//! `wasmtime serve` (the wasmtime CLI, from the tool cache) running our sample components, and
+//! Debian's chromium (driven by selenium from PyPI) loading the harness's dashboard.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -8,15 +9,22 @@ use std::process::Command;
 use crate::build::{component_dir, wasm_dir, Built};
 use crate::cmd::{cargo, exec, root};
 
-const PY_PACKAGES: &[&str] = &["azure-storage-blob", "azure-cosmos", "azure-eventgrid"];
+const PY_PACKAGES: &[&str] = &[
+    "azure-storage-blob",
+    "azure-cosmos",
+    "azure-eventgrid",
+    "selenium",
+];
 const AZURITE: &str = "azurite@3";
 
-/// A Python virtual environment with Microsoft's SDKs; returns its interpreter.
+/// A Python virtual environment with Microsoft's SDKs and selenium; returns its interpreter.
+/// Reinstalled when the package list changed since it was made.
 pub fn python() -> Result<PathBuf, String> {
     let venv = root().join("target").join("interop-venv");
     let py = venv.join("bin").join("python");
     let stamp = venv.join(".installed");
-    if !stamp.is_file() {
+    let installed = std::fs::read_to_string(&stamp).unwrap_or_default();
+    if installed != PY_PACKAGES.join("\n") {
         exec(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
         exec(
             Command::new(&py)
@@ -64,6 +72,7 @@ pub fn run(built: &Built) -> Result<(), String> {
     let py = python()?;
     let azurite = azurite()?;
     let wasmtime = crate::tools::wasmtime_cli()?;
+    let (chromium, chromedriver) = crate::browser::chromium()?;
     exec(
         crate::test::test_env(
             cargo()
@@ -80,6 +89,8 @@ pub fn run(built: &Built) -> Result<(), String> {
         )
         .env("INTEROP_PYTHON", &py)
         .env("AZURITE_BLOB", &azurite)
-        .env("WASMTIME_CLI", &wasmtime),
+        .env("WASMTIME_CLI", &wasmtime)
+        .env("CHROMIUM", &chromium)
+        .env("CHROMEDRIVER", &chromedriver),
     )
 }

@@ -2,7 +2,9 @@
 //!
 //! Dependency-free on purpose, so it compiles in a second on a fresh clone.
 
+mod apt;
 mod bench;
+mod browser;
 mod build;
 mod cmd;
 mod demo;
@@ -39,6 +41,8 @@ commands:
   bench --big [--mib=N]  N MiB (default 1024) up through blob-write and back down through
                  blob-read, both worlds, Blob emulator in its own process: every byte checked,
                  fails if the harness's RSS grows by more than 16 MiB during a transfer
+  bench --dashboard [--quick]  hello throughput with the dashboard and /metrics on (and a live
+                 viewer) against off, in the same run (also part of the full bench)
   bench [--quick] sizes, instantiation, cold start, throughput vs native hyper and (components)
                  vs `wasmtime serve`, blob writes end to end, for modules and components
   lint           cargo fmt --check and cargo clippy --all-targets -- -D warnings
@@ -68,7 +72,7 @@ fn main() -> ExitCode {
     let flag = |name: &str| args.iter().skip(1).any(|a| a == name);
     let allowed: &[&str] = match args.first().map(String::as_str) {
         Some("demo") => &["--serve", "--components"],
-        Some("bench") => &["--quick", "--soak", "--big"],
+        Some("bench") => &["--quick", "--soak", "--big", "--dashboard"],
         _ => &[],
     };
     let soak_minutes = args
@@ -115,6 +119,7 @@ fn main() -> ExitCode {
                 None => bench::big::run(1024),
             }
         }
+        Some("bench") if flag("--dashboard") => bench::dashboard::run(flag("--quick")),
         Some("bench") => bench::run(flag("--quick")),
         Some("tools") => tools::run(),
         Some("help") | Some("--help") | Some("-h") | None => {

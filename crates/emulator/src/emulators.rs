@@ -28,6 +28,7 @@ pub struct Emulators {
     cosmos: Option<CosmosHandle>,
     identity: Option<IdentityEmulator>,
     config: EmulatorsConfig,
+    store: StoreHandle,
 }
 
 impl Emulators {
@@ -87,7 +88,42 @@ impl Emulators {
             cosmos,
             identity,
             config,
+            store,
         })
+    }
+
+    /// A read-only view of what the emulators hold (see [`crate::Inspector`]).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> emulator::Result<()> {
+    /// let mut cfg = emulator::EmulatorsConfig::default().with_free_ports();
+    /// cfg.cosmos.enabled = false;
+    /// let emus = emulator::Emulators::start(cfg).await?;
+    /// let snapshot = emus.inspector().snapshot().await;
+    /// assert!(snapshot.cosmos.is_none(), "Cosmos DB is off");
+    /// assert!(snapshot.eventgrid.unwrap().topics.contains(&"default".to_string()));
+    /// emus.shutdown().await;
+    /// # Ok(()) }
+    /// ```
+    pub fn inspector(&self) -> crate::Inspector {
+        let blob = self.blob.as_ref().map(|b| crate::inspect::BlobAccess {
+            url: b.url(),
+            keys: (self.config.blob.accounts.iter())
+                .map(|a| (a.name.clone(), a.key.clone()))
+                .collect(),
+        });
+        let eventgrid = self.eventgrid.as_ref().map(|g| {
+            let topics = self
+                .config
+                .eventgrid
+                .topics
+                .iter()
+                .map(|t| t.name.clone())
+                .collect();
+            (g.core(), topics)
+        });
+        let cosmos = self.cosmos.as_ref().and_then(|c| c.inner().state());
+        crate::Inspector::new(self.store.clone(), blob, eventgrid, cosmos)
     }
 
     /// The Blob emulator, if enabled (`blob.enabled`).

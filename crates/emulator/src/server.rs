@@ -3,6 +3,7 @@
 
 mod body;
 mod idle;
+pub(crate) mod ops;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -182,12 +183,14 @@ async fn serve_connection<H, F>(
         let activity = activity.clone();
         hyper::service::service_fn(move |req| {
             let guard = activity.enter();
+            let method = req.method().clone();
             let fut = (!full).then(|| handler(req, peer));
             async move {
                 let resp = match fut {
                     Some(fut) => fut.await,
                     None => busy(),
                 };
+                ops::count(service, &method, resp.status());
                 drop(guard);
                 Ok::<_, Infallible>(resp)
             }

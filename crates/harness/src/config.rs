@@ -82,6 +82,9 @@ pub struct HarnessConfig {
     pub cache: CacheConfig,
     /// Limits.
     pub limits: Limits,
+    /// The `[dashboard]` table: the dashboard page and `/metrics` (on, loopback only, by
+    /// default).
+    pub dashboard: crate::DashboardConfig,
     /// The `[emulators]` table: accounts, keys, topics and subscriptions of the embedded
     /// emulators that `harness serve --emulators` starts (feature `emulators`).
     #[cfg(feature = "emulators")]
@@ -97,6 +100,7 @@ struct RawFile {
     module: Vec<RawModule>,
     cache: Option<RawCache>,
     limits: Option<RawLimits>,
+    dashboard: Option<crate::DashboardConfig>,
     emulators: Option<toml::Table>,
     identity: Option<crate::identity::IdentityConfig>,
 }
@@ -230,6 +234,8 @@ impl HarnessConfig {
             },
         };
         let limits = raw.limits.map(to_limits).transpose()?.unwrap_or_default();
+        let dashboard = raw.dashboard.unwrap_or_default();
+        dashboard.validate()?;
         #[cfg(feature = "emulators")]
         let emulators = raw.emulators.map(|t| to_emulators(t, base)).transpose()?;
         #[cfg(not(feature = "emulators"))]
@@ -240,6 +246,7 @@ impl HarnessConfig {
             modules,
             cache,
             limits,
+            dashboard,
             #[cfg(feature = "emulators")]
             emulators,
             identity: raw.identity,
@@ -532,6 +539,24 @@ mod tests {
             assert!(err.contains("[[module]] #1"), "{err}");
             assert!(err.contains(expected), "{err}");
         }
+    }
+
+    #[test]
+    fn dashboard_table_is_read_and_checked() {
+        let dir = dir_with_wasm();
+        let m = "[[module]]\nroute = \"/a\"\nmodule = \"m.wasm\"\n";
+        let cfg = HarnessConfig::from_toml(m, dir.path()).unwrap();
+        assert_eq!(cfg.dashboard, crate::DashboardConfig::default());
+        let text = format!("{m}[dashboard]\nmetrics_path = \"/prom\"\nallow_remote = true\n");
+        let cfg = HarnessConfig::from_toml(&text, dir.path()).unwrap();
+        assert_eq!(cfg.dashboard.metrics_path, "/prom");
+        assert!(cfg.dashboard.allow_remote && cfg.dashboard.enabled);
+        let typo = format!("{m}[dashboard]\nenable = false\n");
+        let err = HarnessConfig::from_toml(&typo, dir.path()).unwrap_err();
+        assert!(err.contains("enable"), "{err}");
+        let bad = format!("{m}[dashboard]\npath = \"x\"\n");
+        let err = HarnessConfig::from_toml(&bad, dir.path()).unwrap_err();
+        assert!(err.contains("[dashboard] path"), "{err}");
     }
 
     #[cfg(feature = "emulators")]

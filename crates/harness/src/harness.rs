@@ -12,13 +12,15 @@ use wasmtime::Engine;
 
 use crate::bodies::{collect, full, InBody, OutBody, RequestBody, RequestFault, RequestFaults};
 use crate::cgi_stream::{BodyStdin, CgiStdout, OutputEnd};
+use crate::dashboard::Dashboard;
 use crate::engine::{build_engine, EpochTicker};
 use crate::hops::{Admission, HopGate};
 use crate::instance::{RunInput, RunStdio};
+use crate::observe::{Observer, RouteInfo};
 use crate::outcome::{log_guest_stderr, response_for, text, Outcome, RunClock, Timings};
 use crate::prepared::{prepare, Linkers, PreparedModule};
 use crate::routes::{Route, RouteTable};
-use crate::{CacheConfig, Error, HarnessConfig, Limits, ModuleConfig, Result};
+use crate::{CacheConfig, DashboardConfig, Error, HarnessConfig, Limits, ModuleConfig, Result};
 
 /// A host for WebAssembly HTTP handlers: routes requests to modules and runs each in a fresh
 /// instance. A route's module is either a WAGI module (`wasm32-wasip1`, CGI) or a `wasi:http`
@@ -47,6 +49,9 @@ struct Inner {
     routes: RouteTable,
     limits: Limits,
     hops: HopGate,
+    /// Request records and metrics; `None` when `[dashboard] enabled = false`.
+    observer: Option<Observer>,
+    dashboard: Option<Dashboard>,
     _ticker: EpochTicker,
 }
 
@@ -66,9 +71,38 @@ pub struct HarnessBuilder {
     limits: Limits,
     cache: CacheConfig,
     broker: Option<crate::identity::TokenBroker>,
+    dashboard: DashboardConfig,
+    #[cfg(feature = "emulators")]
+    emulators: Option<emulator::Inspector>,
 }
 
 impl HarnessBuilder {
+    /// A builder with a config file's modules, limits, cache and dashboard settings, for more
+    /// settings in code (such as [`HarnessBuilder::emulators`]) before building.
+    ///
+    /// ```
+    /// let mut config = harness::HarnessConfig::default();
+    /// config.dashboard.path = "/_dev/".into();
+    /// let h = harness::HarnessBuilder::from_config(&config)?.build()?;
+    /// assert_eq!(h.limits(), &config.limits);
+    /// # Ok::<(), harness::Error>(())
+    /// ```
+    pub fn from_config(config: &HarnessConfig) -> Result<Self> {
+        let mut b = Harness::builder()
+            .limits(config.limits.clone())
+            .cache(config.cache.clone())
+            .dashboard(config.dashboard.clone());
+        for m in &config.modules {
+            b = b.module(m.clone());
+        }
+        if let Some(identity) = &config.identity {
+            b = b.identity(
+                crate::identity::TokenBroker::from_config(identity).map_err(Error::Identity)?,
+            );
+        }
+        Ok(b)
+    }
+
     /// Adds a routed module. The file is read when [`HarnessBuilder::build`] runs, so a missing
     /// file is reported there, with its path.
     ///
@@ -129,6 +163,42 @@ impl HarnessBuilder {
         self
     }
 
+    /// Sets where the dashboard and `/metrics` are served, or turns them off.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let off = harness::DashboardConfig { enabled: false, ..Default::default() };
+    /// let h = harness::Harness::builder().dashboard(off).build()?;
+    /// let resp = h.handle(http::Request::get("/metrics").body(bytes::Bytes::new())?).await;
+    /// assert_eq!(resp.status(), 404);
+    /// let h = harness::Harness::builder().build()?;
+    /// let resp = h.handle(http::Request::get("/metrics").body(bytes::Bytes::new())?).await;
+    /// assert_eq!(resp.status(), 200);
+    /// # Ok(()) }
+    /// ```
+    pub fn dashboard(mut self, dashboard: DashboardConfig) -> Self {
+        self.dashboard = dashboard;
+        self
+    }
+
+    /// Shows what these emulators hold on the dashboard (feature `emulators`).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let emus = emulator::Emulators::start(emulator::EmulatorsConfig::default().with_free_ports()).await?;
+    /// let h = harness::Harness::builder().emulators(emus.inspector()).build()?;
+    /// let resp = h.handle(http::Request::get("/_harness/api/emulators").body(bytes::Bytes::new())?).await;
+    /// let json: serde_json::Value = serde_json::from_slice(resp.body())?;
+    /// assert_eq!(json["blob"]["accounts"][0]["name"], emulator::DEV_ACCOUNT);
+    /// emus.shutdown().await;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "emulators")]
+    pub fn emulators(mut self, inspector: emulator::Inspector) -> Self {
+        self.emulators = Some(inspector);
+        self
+    }
+
     /// Compiles (or loads from the cache), links and pre-instantiates every module.
     ///
     /// ```
@@ -140,10 +210,15 @@ impl HarnessBuilder {
     /// # Ok(()) }
     /// ```
     pub fn build(self) -> Result<Harness> {
+        self.dashboard.validate().map_err(|message| Error::Config {
+            file: "HarnessBuilder::dashboard".into(),
+            message,
+        })?;
         let engine = build_engine(&self.limits)?;
         let linkers = Linkers::new(&engine)?;
         let mut modules = Vec::with_capacity(self.modules.len());
         let mut routes = Vec::with_capacity(self.modules.len());
+        let mut infos = Vec::with_capacity(self.modules.len());
         for mut config in self.modules {
             if config.identity.broker.is_none() {
                 config.identity.broker = self.broker.clone();
@@ -153,17 +228,34 @@ impl HarnessBuilder {
                 path: config.module.clone(),
                 message,
             })?;
+            if self.dashboard.hides(&config.route) {
+                return Err(Error::Module {
+                    route: config.route.clone(),
+                    path: config.module.clone(),
+                    message: format!("the route is taken by the dashboard ({} and {}); move the module, or set [dashboard] path / metrics_path, or enabled = false", self.dashboard.path, self.dashboard.metrics_path),
+                });
+            }
             routes.push(route);
-            modules.push(prepare(
-                &engine,
-                &linkers,
-                config,
-                &self.limits,
-                &self.cache,
-            )?);
+            let started = std::time::Instant::now();
+            let prepared = prepare(&engine, &linkers, config, &self.limits, &self.cache)?;
+            infos.push(RouteInfo::of(&prepared, started.elapsed()));
+            modules.push(prepared);
         }
         let ticker = EpochTicker::start(engine.clone())?;
         let hops = HopGate::new(&self.limits);
+        let observer = self
+            .dashboard
+            .enabled
+            .then(|| Observer::new(infos, self.dashboard.recent_requests, &self.limits));
+        let dashboard = observer.clone().map(|o| {
+            let d = Dashboard::new(self.dashboard.clone(), o);
+            #[cfg(feature = "emulators")]
+            let d = match self.emulators.clone() {
+                Some(inspector) => d.with_emulators(inspector),
+                None => d,
+            };
+            d
+        });
         Ok(Harness {
             inner: Arc::new(Inner {
                 engine,
@@ -171,6 +263,8 @@ impl HarnessBuilder {
                 routes: RouteTable::new(routes),
                 limits: self.limits,
                 hops,
+                observer,
+                dashboard,
                 _ticker: ticker,
             }),
         })
@@ -199,18 +293,7 @@ impl Harness {
     /// # Ok::<(), harness::Error>(())
     /// ```
     pub fn from_config(config: &HarnessConfig) -> Result<Self> {
-        let mut b = Self::builder()
-            .limits(config.limits.clone())
-            .cache(config.cache.clone());
-        for m in &config.modules {
-            b = b.module(m.clone());
-        }
-        if let Some(identity) = &config.identity {
-            b = b.identity(
-                crate::identity::TokenBroker::from_config(identity).map_err(Error::Identity)?,
-            );
-        }
-        b.build()
+        HarnessBuilder::from_config(config)?.build()
     }
 
     /// The limits in force.
@@ -237,6 +320,26 @@ impl Harness {
     pub async fn handle(&self, request: Request<Bytes>) -> Response<Bytes> {
         let loopback: SocketAddr = ([127, 0, 0, 1], 0).into();
         self.handle_from(request, loopback, loopback).await
+    }
+
+    /// The dashboard's answer when `uri` is one of its paths and it serves `local`
+    /// (`streamed`: over a connection, see `Dashboard::answer`).
+    pub(crate) async fn dashboard_answer(
+        &self,
+        method: &http::Method,
+        uri: &http::Uri,
+        local: SocketAddr,
+        streamed: bool,
+    ) -> Option<Response<OutBody>> {
+        match &self.inner.dashboard {
+            Some(d) => d.answer(method, uri, local, streamed).await,
+            None => None,
+        }
+    }
+
+    /// The observer, when the dashboard is on.
+    pub(crate) fn observer(&self) -> Option<&Observer> {
+        self.inner.observer.as_ref()
     }
 
     /// Whether a module is routed at `path`.
@@ -268,8 +371,13 @@ impl Harness {
         peer: SocketAddr,
         local: SocketAddr,
     ) -> Response<Bytes> {
-        let request = request.map(full);
-        let response = self.dispatch(request, peer, local, None).await;
+        let response = match self
+            .dashboard_answer(request.method(), request.uri(), local, false)
+            .await
+        {
+            Some(answer) => answer,
+            None => self.dispatch(request.map(full), peer, local, None).await,
+        };
         let (parts, body) = response.into_parts();
         match collect(body).await {
             Ok(bytes) => Response::from_parts(parts, bytes),
@@ -301,11 +409,16 @@ impl Harness {
         let module = &self.inner.modules[index];
         let route: Arc<str> = module.config().route.as_str().into();
         let method = request.method().clone();
+        let tracker =
+            (self.inner.observer.as_ref()).map(|o| o.track(index, route.clone(), &method, &path));
         // A request from a harness module (hop count above 0) is bounded in depth and in the
         // instance slots it may hold; the admission is held until the run ends.
         let admission = match self.inner.hops.admit(request.headers(), &route) {
             Ok(a) => a,
-            Err(refusal) => return refusal.response().map(full),
+            Err(refusal) => {
+                let response = refusal.response().map(full);
+                return crate::observe::finish(tracker, response, Timings::default());
+            }
         };
         let limits = &self.inner.limits;
         // In process (no read timeout) the body is already in memory: no cap applies.
@@ -315,31 +428,35 @@ impl Harness {
         };
         let (parts, body) = request.into_parts();
         let body_len = body.size_hint().exact();
+        let body = crate::observe::count_in(tracker.as_ref(), body);
         let (body, faults) = RequestBody::new(body, limit, read_timeout, route.clone());
+        let calls = tracker.as_ref().map(|t| t.calls());
         let (outcome, timings) = match module {
             PreparedModule::Wagi(_) if has_encoded_nul(&path_info) => {
-                return text(
+                let response = text(
                     StatusCode::BAD_REQUEST,
                     "the path contains an encoded NUL (%00), which a CGI variable cannot carry",
                 )
                 .map(full);
+                return crate::observe::finish(tracker, response, Timings::default());
             }
             PreparedModule::Wagi(m) => {
                 let input = m.input(&parts, body_len, &script_name, &path_info, peer, local);
-                self.run_module(index, input, body, route.clone(), admission, faults.clone())
-                    .await
+                let run =
+                    self.run_module(index, input, body, route.clone(), admission, faults.clone());
+                crate::observe::scoped(calls, run).await
             }
             PreparedModule::Component(c) => {
                 let request = Request::from_parts(parts, body);
-                c.run(
+                let run = c.run(
                     limits,
                     request,
                     local,
                     route.clone(),
                     admission,
                     faults.clone(),
-                )
-                .await
+                );
+                crate::observe::scoped(calls, run).await
             }
         };
         let mut response = match faults.get() {
@@ -369,7 +486,7 @@ impl Harness {
             run_ms = timings.run.as_secs_f64() * 1e3,
             "request"
         );
-        response
+        crate::observe::finish(tracker, response, timings)
     }
 
     /// Runs WAGI module `index` on its own task: the outcome is the response head with the
@@ -393,7 +510,8 @@ impl Harness {
         let clock = RunClock::start();
         let harness = self.clone();
         let run_clock = clock.clone();
-        let task = tokio::spawn(async move {
+        let calls = crate::observe::current_calls();
+        let task = tokio::spawn(crate::observe::scoped(calls, async move {
             let hops = admission.outgoing_hops;
             let (outcome, timings, stderr) = match harness.inner.modules.get(index) {
                 Some(PreparedModule::Wagi(m)) => {
@@ -411,7 +529,7 @@ impl Harness {
             log_guest_stderr(&route, &stderr);
             // Closes the body only after the log lines are written.
             (stdout.finish(outcome), timings)
-        });
+        }));
         let mut task = GuestTask(Some(task));
         match output.head.await {
             Ok(Ok(head)) => {

@@ -79,7 +79,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 Some(path) => harness::HarnessConfig::from_file(path)?,
                 None => harness::HarnessConfig::default(),
             };
-            let emus = if emulators {
+            let emus: Option<emulator::Emulators> = if emulators {
                 let mut emu_cfg = cfg.emulators.clone().unwrap_or_default();
                 if data_dir.is_some() {
                     emu_cfg.data_dir = data_dir;
@@ -104,7 +104,8 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 exit_on_second_signal(signals);
                 Ok(())
             } else {
-                serve_modules(&cfg, listen, signals).await
+                let inspector = emus.as_ref().map(emulator::Emulators::inspector);
+                serve_modules(&cfg, listen, inspector, signals).await
             };
             // Also when the modules failed to start: the emulators' stores are closed cleanly.
             if let Some(emus) = emus {
@@ -131,20 +132,34 @@ fn print_emulators(emus: &emulator::Emulators) {
     }
 }
 
-/// Serves `cfg`'s modules on `listen` until a signal, then drains the server within
-/// `[limits] shutdown_grace_secs`.
+/// Serves `cfg`'s modules on `listen` (with the emulators' contents on the dashboard) until a
+/// signal, then drains the server within `[limits] shutdown_grace_secs`.
 async fn serve_modules(
     cfg: &harness::HarnessConfig,
     listen: std::net::SocketAddr,
+    emulators: Option<emulator::Inspector>,
     mut signals: Signals,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let h = harness::Harness::from_config(cfg)?;
+    let mut builder = harness::HarnessBuilder::from_config(cfg)?;
+    if let Some(inspector) = emulators {
+        builder = builder.emulators(inspector);
+    }
+    let h = builder.build()?;
     let server = h.serve(listen).await?;
     eprintln!(
         "harness: serving {} module(s) on {}",
         cfg.modules.len(),
         server.url()
     );
+    let d = &cfg.dashboard;
+    if d.enabled && (server.addr().ip().is_loopback() || d.allow_remote) {
+        eprintln!(
+            "harness: dashboard at {url}{}, Prometheus metrics at {url}{}",
+            d.path,
+            d.metrics_path,
+            url = server.url()
+        );
+    }
     let name = signals.next().await;
     let grace = cfg.limits.shutdown_grace;
     eprintln!(

@@ -240,6 +240,7 @@ impl Harness {
         full: bool,
         mut drain: watch::Receiver<bool>,
     ) {
+        let _counted = self.observer().map(|o| o.connection());
         let harness = self.clone();
         let service = service_fn(move |req| {
             let harness = harness.clone();
@@ -292,6 +293,12 @@ impl Harness {
         local: SocketAddr,
     ) -> http::Response<OutBody> {
         let (parts, body) = req.into_parts();
+        if let Some(answer) = self
+            .dashboard_answer(&parts.method, &parts.uri, local, true)
+            .await
+        {
+            return answer;
+        }
         let limit = self.limits().max_request_body_bytes;
         // Refuse what can be refused from the head alone before reading any body.
         if let Some(refusal) = self.refuse_early(&parts, limit) {

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::cmd::{exec as run, output};
+use crate::cmd::output;
 
 /// What one load run measured.
 #[derive(Debug, Clone, Copy, Default)]
@@ -34,21 +34,7 @@ pub fn ensure_wrk() -> Result<(), String> {
         return Ok(());
     }
     eprintln!("wrk (the load generator) is missing; installing it from Debian's packages");
-    let apt = |args: &[&str]| {
-        let mut cmd = if is_root() {
-            Command::new("apt-get")
-        } else {
-            let mut c = Command::new("sudo");
-            c.arg("apt-get");
-            c
-        };
-        cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
-        run(&mut cmd)
-    };
-    if apt(&["install", "-y", "-q", "wrk"]).is_err() {
-        apt(&["update", "-q"])?;
-        apt(&["install", "-y", "-q", "wrk"])?;
-    }
+    crate::apt::install(&["wrk"])?;
     if wrk_present() {
         Ok(())
     } else {
@@ -59,12 +45,6 @@ pub fn ensure_wrk() -> Result<(), String> {
 fn wrk_present() -> bool {
     // `wrk -v` prints its version and exits with 1; only a missing binary is an error here.
     Command::new("wrk").arg("-v").output().is_ok()
-}
-
-fn is_root() -> bool {
-    output(Command::new("id").arg("-u"))
-        .map(|s| s.trim() == "0")
-        .unwrap_or(false)
 }
 
 /// Runs `wrk` against `url` with `connections` open connections for `secs` seconds.

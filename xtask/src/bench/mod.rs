@@ -9,6 +9,7 @@
 //! RSS. Prints a Markdown table and writes JSON to `<target>/bench/`.
 
 pub mod big;
+pub mod dashboard;
 mod json;
 mod load;
 mod procs;
@@ -396,8 +397,11 @@ pub fn run(quick: bool) -> Result<(), String> {
         let p = out.join(name);
         std::fs::write(&p, &json).map_err(|e| format!("{}: {e}", p.display()))?;
     }
+    let dashboard = dashboard::measure(&harness_bin, &opt_dir, &out, &plan)?.line();
+    println!("{dashboard}");
     let md = out.join(format!("latest-{kind}.md"));
-    std::fs::write(&md, &table).map_err(|e| format!("{}: {e}", md.display()))?;
+    std::fs::write(&md, format!("{table}\n{dashboard}\n"))
+        .map_err(|e| format!("{}: {e}", md.display()))?;
     eprintln!(
         "wrote {} and {}",
         out.join(format!("latest-{kind}.json")).display(),

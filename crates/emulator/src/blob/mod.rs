@@ -12,7 +12,7 @@ mod content;
 mod error;
 mod events;
 mod listing;
-mod model;
+pub(crate) mod model;
 mod operation;
 mod router;
 mod xml;

@@ -31,6 +31,11 @@ pub struct CosmosEmulator {
 }
 
 impl CosmosEmulator {
+    /// The running state (engine and store), for [`crate::Inspector`]; `None` once stopped.
+    pub(crate) fn state(&self) -> Option<Arc<crate::cosmos::CosmosState>> {
+        self.state.clone()
+    }
+
     /// Binds `addr` (port 0 picks a free port), opens the store (redb under
     /// `config.data_dir`, or memory) and starts serving.
     ///

@@ -36,6 +36,8 @@ mod partition;
 mod query;
 mod store;
 
+pub(crate) use http::handler::State as CosmosState;
+
 pub use config::{CosmosConfig, EMULATOR_MASTER_KEY};
 pub use emulator::CosmosEmulator;
 pub use error::Error;

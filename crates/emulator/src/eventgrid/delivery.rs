@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::pending::Pending;
 use super::schema::render;
-use super::{Core, DeadLetter, Subscription};
+use super::{Core, DeadLetter, Delivered, Subscription};
 use crate::config::DeliverySchema;
 use crate::store::{Op, Table};
 
@@ -269,6 +269,14 @@ pub(super) async fn deliver(
         let failure = match result {
             Ok(()) => {
                 tracing::debug!(subscription = %sub.cfg.name, topic, attempt = n, "event delivered");
+                let event = value.clone();
+                let (subscription, topic) = (sub.cfg.name.clone(), topic.clone());
+                (core.delivered).push(Delivered {
+                    topic,
+                    subscription,
+                    attempt: n,
+                    event,
+                });
                 finish(&core, vec![Pending::done(&key)]).await;
                 return;
             }

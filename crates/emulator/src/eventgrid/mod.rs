@@ -3,8 +3,11 @@
 
 mod allowed_hosts;
 pub mod auth;
+mod delivered;
 mod delivery;
 mod pending;
+pub(crate) use delivered::{Delivered, DeliveredLog};
+pub(crate) use pending::Pending;
 mod router;
 mod schema;
 
@@ -108,6 +111,8 @@ pub(crate) struct Core {
     pub egcfg: EventGridConfig,
     /// One clone per running delivery task, so that shutdown can wait for them.
     pub in_flight: Arc<()>,
+    /// The last deliveries, for [`crate::Inspector`].
+    pub delivered: DeliveredLog,
 }
 
 impl Core {
@@ -123,7 +128,7 @@ impl Core {
             .unwrap_or("http://127.0.0.1")
     }
 
-    fn subs_snapshot(&self) -> Vec<Arc<Subscription>> {
+    pub(crate) fn subs_snapshot(&self) -> Vec<Arc<Subscription>> {
         match self.subs.read() {
             Ok(g) => g.clone(),
             Err(p) => p.into_inner().clone(),
@@ -398,6 +403,7 @@ impl EventGridEmulator {
             stop: stop_rx,
             egcfg: cfg.clone(),
             in_flight: Arc::new(()),
+            delivered: DeliveredLog::default(),
         });
         for s in &cfg.subscriptions {
             core.add_subscription(s.clone(), false).await?;
@@ -493,6 +499,11 @@ impl EventGridEmulator {
     /// ```
     pub async fn remove_subscription(&self, topic: &str, name: &str) -> Result<bool> {
         self.core.remove_subscription(topic, name).await
+    }
+
+    /// The shared state, for [`crate::Inspector`].
+    pub(crate) fn core(&self) -> Arc<Core> {
+        self.core.clone()
     }
 
     /// The current subscriptions: configured, added at runtime, and kept from earlier runs.

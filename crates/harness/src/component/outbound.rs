@@ -87,7 +87,7 @@ async fn send(
         let io: IoFuture = Box::new(async { Ok(()) });
         return Ok((response, io));
     }
-    if !policy.check(&url, &log) {
+    if !policy.check(request.method(), &url, &log) {
         return Err(Error::HttpRequestDenied);
     }
     sanitize_headers(request.headers_mut(), &url)?;
@@ -106,17 +106,14 @@ async fn send(
     let started = Instant::now();
     let response = match tokio::time::timeout(head_limit, client.request(request)).await {
         Err(_) => {
-            policy.log_failure(
-                &url,
-                &format_args!("no response within {head_limit:?}"),
-                &log,
-            );
+            let why = format_args!("no response within {head_limit:?}");
+            policy.log_failure(&method, &url, &why, true, started, &log);
             return Err(Error::ConnectionReadTimeout);
         }
-        Ok(Err(e)) => return Err(failed(&policy, &url, &e, &log)),
+        Ok(Err(e)) => return Err(failed(&policy, &method, &url, &e, started, &log)),
         Ok(Ok(response)) => response,
     };
-    policy.log_call(&method, &url, response.status().as_u16(), started);
+    policy.log_call(&method, &url, response.status().as_u16(), started, &log);
     let deadline = started + policy.timeout;
     let between = options.between_bytes_timeout.unwrap_or(policy.timeout);
     let response = response.map(|body| {
@@ -132,20 +129,22 @@ async fn send(
 /// to allow it, any other failure with its causes.
 fn failed(
     policy: &OutboundPolicy,
+    method: &http::Method,
     url: &Url,
     e: &hyper_util::client::legacy::Error,
+    started: Instant,
     log: &CallLog,
 ) -> Error {
     match failure_of(e) {
         Failure::Prohibited(refusal) => {
-            policy.log_prohibited(url, refusal, log);
+            policy.log_prohibited(method, url, refusal, started, log);
             return Error::HttpRequestDenied;
         }
         Failure::ConnectTimeout => {
-            policy.log_failure(url, &describe(e), log);
+            policy.log_failure(method, url, &describe(e), true, started, log);
             return Error::ConnectionTimeout;
         }
-        _ => policy.log_failure(url, &describe(e), log),
+        _ => policy.log_failure(method, url, &describe(e), false, started, log),
     }
     match failure_of(e) {
         Failure::Lookup => Error::DnsError {

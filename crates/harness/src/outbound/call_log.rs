@@ -1,10 +1,12 @@
 //! Bounded warnings per request: a guest that makes thousands of refused or failing outbound
-//! calls gets its first few logged in full and the rest counted in one summary line.
+//! calls gets its first few logged in full and the rest counted in one summary line. Every
+//! call also goes to the request's record when the dashboard observes it.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use super::policy::OutboundPolicy;
+use crate::observe::{CallList, OutboundCall};
 
 /// Outbound warnings of one request written in full; the rest are counted.
 pub(crate) const MAX_WARNINGS_PER_REQUEST: u32 = 5;
@@ -15,6 +17,8 @@ pub(crate) struct CallLog {
     policy: Arc<OutboundPolicy>,
     written: AtomicU32,
     skipped: AtomicU32,
+    /// The observed request's call list (picked up from the task it was created on).
+    calls: Option<Arc<CallList>>,
 }
 
 impl CallLog {
@@ -24,6 +28,7 @@ impl CallLog {
             policy,
             written: AtomicU32::new(0),
             skipped: AtomicU32::new(0),
+            calls: crate::observe::current_calls(),
         }
     }
 
@@ -34,6 +39,13 @@ impl CallLog {
         } else {
             self.skipped.fetch_add(1, Ordering::Relaxed);
             false
+        }
+    }
+
+    /// Adds `call` to the request's record, when it is observed.
+    pub(crate) fn record(&self, call: impl FnOnce() -> OutboundCall) {
+        if let Some(calls) = &self.calls {
+            calls.record(call());
         }
     }
 

@@ -142,7 +142,7 @@ impl OutboundClient {
         }
         let mut redirects = 0;
         loop {
-            if !policy.check(&url, log) {
+            if !policy.check(&method, &url, log) {
                 return Err(Code::DestinationNotAllowed);
             }
             let mut builder = http::Request::builder()
@@ -163,25 +163,24 @@ impl OutboundClient {
             let sent = tokio::time::timeout_at(deadline.into(), self.client.request(request)).await;
             let response = match sent {
                 Err(_) => {
-                    policy.log_failure(
-                        &url,
-                        &format_args!("timed out after {:?}", policy.timeout),
-                        log,
-                    );
+                    let why = format_args!("timed out after {:?}", policy.timeout);
+                    policy.log_failure(&method, &url, &why, true, started, log);
                     return Err(Code::RequestError);
                 }
                 Ok(Err(e)) => {
-                    if let Failure::Prohibited(p) = failure_of(&e) {
-                        policy.log_prohibited(&url, p, log);
+                    let failure = failure_of(&e);
+                    if let Failure::Prohibited(p) = failure {
+                        policy.log_prohibited(&method, &url, p, started, log);
                         return Err(Code::DestinationNotAllowed);
                     }
-                    policy.log_failure(&url, &describe(&e), log);
+                    let timed_out = matches!(failure, Failure::ConnectTimeout);
+                    policy.log_failure(&method, &url, &describe(&e), timed_out, started, log);
                     return Err(Code::RequestError);
                 }
                 Ok(Ok(r)) => r,
             };
             let status = response.status();
-            policy.log_call(&method, &url, status.as_u16(), started);
+            policy.log_call(&method, &url, status.as_u16(), started, log);
             let next = redirect_target(&url, status, response.headers());
             match next {
                 Some(next) if redirects < MAX_REDIRECTS => {

@@ -7,6 +7,7 @@ use url::Url;
 use super::address_policy::Prohibited;
 use super::call_log::CallLog;
 use crate::allowed_hosts::allowed_hosts_entry_for;
+use crate::observe::{CallResult, OutboundCall};
 use crate::AllowList;
 
 /// The outbound rules of one module, shared by all its requests.
@@ -53,27 +54,49 @@ impl OutboundPolicy {
     }
 
     /// [`OutboundPolicy::allows`], with a denial logged (within the request's warning budget)
-    /// with the `allowed_hosts` entry that would allow it. Every outbound hop of both worlds
-    /// goes through here.
-    pub(crate) fn check(&self, url: &Url, log: &CallLog) -> bool {
+    /// with the `allowed_hosts` entry that would allow it, and recorded. Every outbound hop of
+    /// both worlds goes through here.
+    pub(crate) fn check(&self, method: &http::Method, url: &Url, log: &CallLog) -> bool {
         if self.allows(url) {
             return true;
         }
+        let entry = allowed_hosts_entry_for(url);
+        log.record(|| {
+            call(method, url, Instant::now(), None, CallResult::Denied)
+                .hint(format!("add `{entry}` to allowed_hosts"))
+        });
         if !log.admit() {
             return false;
         }
         tracing::warn!(
             route = %self.route,
             destination = %redacted(url),
-            "outbound call denied; to allow it, add \"{}\" to allowed_hosts of this module",
-            allowed_hosts_entry_for(url)
+            "outbound call denied; to allow it, add \"{entry}\" to allowed_hosts of this module"
         );
         false
     }
 
-    /// Logs a call refused for the address its host resolved to, with how to allow it when
-    /// it can be allowed.
-    pub(crate) fn log_prohibited(&self, url: &Url, refusal: &Prohibited, log: &CallLog) {
+    /// Logs and records a call refused for the address its host resolved to, with how to
+    /// allow it when it can be allowed.
+    pub(crate) fn log_prohibited(
+        &self,
+        method: &http::Method,
+        url: &Url,
+        refusal: &Prohibited,
+        started: Instant,
+        log: &CallLog,
+    ) {
+        log.record(|| {
+            let hint = if refusal.always {
+                format!("{refusal}, which guests may never reach")
+            } else {
+                format!(
+                    "{refusal}: add `{}` to allowed_hosts (naming the host exactly), or set block_private_networks = false",
+                    allowed_hosts_entry_for(url)
+                )
+            };
+            call(method, url, started, None, CallResult::Denied).hint(hint)
+        });
         if !log.admit() {
             return;
         }
@@ -93,8 +116,16 @@ impl OutboundPolicy {
         }
     }
 
-    /// Logs one finished outbound exchange (the `outbound call` line).
-    pub(crate) fn log_call(&self, method: &http::Method, url: &Url, status: u16, started: Instant) {
+    /// Logs and records one finished outbound exchange (the `outbound call` line).
+    pub(crate) fn log_call(
+        &self,
+        method: &http::Method,
+        url: &Url,
+        status: u16,
+        started: Instant,
+        log: &CallLog,
+    ) {
+        log.record(|| call(method, url, started, Some(status), CallResult::Ok));
         tracing::info!(
             route = %self.route,
             method = %method,
@@ -105,8 +136,23 @@ impl OutboundPolicy {
         );
     }
 
-    /// Logs an outbound call that got no response.
-    pub(crate) fn log_failure(&self, url: &Url, error: &dyn std::fmt::Display, log: &CallLog) {
+    /// Logs and records an outbound call that got no response (`timed_out`: within its time
+    /// limit).
+    pub(crate) fn log_failure(
+        &self,
+        method: &http::Method,
+        url: &Url,
+        error: &dyn std::fmt::Display,
+        timed_out: bool,
+        started: Instant,
+        log: &CallLog,
+    ) {
+        let result = if timed_out {
+            CallResult::TimedOut
+        } else {
+            CallResult::Failed
+        };
+        log.record(|| call(method, url, started, None, result));
         if !log.admit() {
             return;
         }
@@ -120,6 +166,31 @@ impl OutboundPolicy {
             "outbound response body is larger than the limit of {} bytes; raise max_outbound_body_mib in [limits]",
             self.max_body
         );
+    }
+}
+
+/// The record of a call to `url` that started at `started`.
+fn call(
+    method: &http::Method,
+    url: &Url,
+    started: Instant,
+    status: Option<u16>,
+    result: CallResult,
+) -> OutboundCall {
+    OutboundCall {
+        method: method.as_str().to_string(),
+        destination: allowed_hosts_entry_for(url),
+        status,
+        duration_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        result,
+        hint: None,
+    }
+}
+
+impl OutboundCall {
+    fn hint(mut self, hint: String) -> Self {
+        self.hint = Some(hint);
+        self
     }
 }
 

@@ -1,0 +1,35 @@
+//! Installing Debian packages the tools need (`wrk`, `chromium`, `chromium-driver`) when they
+//! are missing: `apt-get install`, after an `apt-get update` if the first try fails; through
+//! `sudo` when not root.
+
+use std::process::Command;
+
+use crate::cmd::{exec, output};
+
+/// Installs `packages` with apt-get.
+pub fn install(packages: &[&str]) -> Result<(), String> {
+    let apt = |args: &[&str]| {
+        let mut cmd = if is_root() {
+            Command::new("apt-get")
+        } else {
+            let mut c = Command::new("sudo");
+            c.arg("apt-get");
+            c
+        };
+        cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        exec(&mut cmd)
+    };
+    let mut args = vec!["install", "-y", "-q", "--no-install-recommends"];
+    args.extend_from_slice(packages);
+    if apt(&args).is_err() {
+        apt(&["update", "-q"])?;
+        apt(&args)?;
+    }
+    Ok(())
+}
+
+fn is_root() -> bool {
+    output(Command::new("id").arg("-u"))
+        .map(|s| s.trim() == "0")
+        .unwrap_or(false)
+}
