@@ -13,9 +13,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::build::P2;
-use crate::cmd::{cargo, exec as run_cmd};
 
-use super::procs::{start_announcing, start_harness, target_dir};
+use super::procs::{release_build, start_announcing, start_harness, status_kib};
 use super::{sizes, toml_str, DEV_KEY};
 
 /// Most the harness's resident memory may grow while one transfer runs.
@@ -37,11 +36,7 @@ fn fill(buf: &mut [u8], offset: u64) {
 
 /// Resident memory of `pid` in KiB.
 fn rss_kib(pid: u32) -> Option<u64> {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()?
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    status_kib(pid, "VmRSS").ok()
 }
 
 /// Samples a process's RSS every 10 ms on its own thread; keeps the peak.
@@ -302,18 +297,7 @@ fn write_config(
 
 /// Runs the proof with `mib` MiB each way in each world.
 pub fn run(mib: u64) -> Result<(), String> {
-    let target = target_dir();
-    let out = target.join("bench");
-    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
-    eprintln!("building the harness and the Blob emulator in release, and the samples");
-    run_cmd(cargo().env("CARGO_TARGET_DIR", &target).args([
-        "build",
-        "--release",
-        "-p",
-        "harness",
-        "-p",
-        "bench-native",
-    ]))?;
+    let (target, out) = release_build(&["harness", "bench-native"])?;
     let modules = sizes::build_samples(&target, crate::build::P1)?;
     let components = sizes::build_samples(&target, P2)?;
     let release = target.join("release");

@@ -132,16 +132,8 @@ fn watch_events(addr: &str) -> Result<std::thread::JoinHandle<()>, String> {
 /// hello module as built, without wasm-opt).
 pub fn run(quick: bool) -> Result<(), String> {
     let plan = Plan::new(quick);
-    let target = super::procs::target_dir();
-    let out = target.join("bench");
-    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
     load::ensure_wrk()?;
-    crate::cmd::exec(crate::cmd::cargo().env("CARGO_TARGET_DIR", &target).args([
-        "build",
-        "--release",
-        "-p",
-        "harness",
-    ]))?;
+    let (target, out) = super::procs::release_build(&["harness"])?;
     let wasm_dir = super::sizes::build_samples(&target, crate::build::P1)?;
     let cost = measure(
         &target.join("release").join("harness"),

@@ -22,10 +22,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::build::{P1, P2};
-use crate::cmd::{cargo, exec as run_cmd};
 use crate::http_client::send;
 use load::Load;
-use procs::{start_announcing, start_harness, start_wasmtime_serve, target_dir, Proc};
+use procs::{start_announcing, start_harness, start_wasmtime_serve, Proc};
 
 /// The public key of the storage emulators' development account `devstoreaccount1`.
 const DEV_KEY: &str =
@@ -132,20 +131,8 @@ pub struct Results {
 /// Runs the benchmark (`quick`: a short run, under a minute once everything is built).
 pub fn run(quick: bool) -> Result<(), String> {
     let plan = Plan::new(quick);
-    let target = target_dir();
-    let out = target.join("bench");
-    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
     load::ensure_wrk()?;
-
-    eprintln!("building the harness and the native baseline in release (minutes, once)");
-    run_cmd(cargo().env("CARGO_TARGET_DIR", &target).args([
-        "build",
-        "--release",
-        "-p",
-        "harness",
-        "-p",
-        "bench-native",
-    ]))?;
+    let (target, out) = procs::release_build(&["harness", "bench-native"])?;
     let wasm_dir = sizes::build_samples(&target, P1)?;
     let component_dir = sizes::build_samples(&target, P2)?;
     let wasmtime = crate::tools::wasmtime_cli()?;

@@ -23,14 +23,7 @@ impl Proc {
 
     /// Peak resident set size so far (`VmHWM`), in KiB.
     pub fn peak_rss_kib(&self) -> Result<u64, String> {
-        let path = format!("/proc/{}/status", self.pid());
-        let status =
-            std::fs::read_to_string(&path).map_err(|e| format!("cannot read {path}: {e}"))?;
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .ok_or_else(|| format!("{path} has no VmHWM line (is this Linux?)"))
+        status_kib(self.pid(), "VmHWM")
     }
 
     /// Kills it and waits for it.
@@ -48,6 +41,37 @@ impl Drop for Proc {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// A `kB` figure of `/proc/<pid>/status`, such as `VmRSS` (resident now) or `VmHWM` (peak).
+pub fn status_kib(pid: u32, field: &str) -> Result<u64, String> {
+    let path = format!("/proc/{pid}/status");
+    let status = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| format!("{path} has no {field} line (is this Linux?)"))
+}
+
+/// Builds `packages` in release into the target folder in use; returns that folder and its
+/// `bench/` folder (created), where the benchmarks write their configs, logs and reports.
+pub fn release_build(packages: &[&str]) -> Result<(PathBuf, PathBuf), String> {
+    let target = target_dir();
+    let out = target.join("bench");
+    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    eprintln!(
+        "building {} in release (minutes, once)",
+        packages.join(", ")
+    );
+    let mut cmd = crate::cmd::cargo();
+    cmd.env("CARGO_TARGET_DIR", &target)
+        .args(["build", "--release"]);
+    for p in packages {
+        cmd.args(["-p", p]);
+    }
+    crate::cmd::exec(&mut cmd)?;
+    Ok((target, out))
 }
 
 /// A free loopback port (bound, read, released).
@@ -231,5 +255,22 @@ pub fn target_dir() -> PathBuf {
             }
         }
         None => crate::cmd::root().join("target"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_kb_figures_of_a_process_status() {
+        let me = std::process::id();
+        let rss = status_kib(me, "VmRSS").unwrap();
+        let peak = status_kib(me, "VmHWM").unwrap();
+        assert!(rss > 0 && peak >= rss, "VmRSS {rss} kB, VmHWM {peak} kB");
+        // A field is matched whole: `VmRS` is not `VmRSS`.
+        let err = status_kib(me, "VmRS").unwrap_err();
+        assert!(err.contains("no VmRS line"), "{err}");
+        assert!(status_kib(u32::MAX, "VmRSS").is_err());
     }
 }

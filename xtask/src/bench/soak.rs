@@ -9,10 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::build::{build_for, P1, P1_TEST_GUESTS, P2, P2_TEST_GUESTS};
-use crate::cmd::{cargo, exec as run_cmd};
 use crate::http_client::send;
 
-use super::procs::{free_port, start_harness, target_dir, Proc};
+use super::procs::{free_port, release_build, start_harness, status_kib, Proc};
 use super::{sizes, toml_str, DEV_KEY};
 
 /// Client threads sending the mix.
@@ -104,14 +103,7 @@ struct Footprint {
 }
 
 fn footprint(pid: u32) -> Result<Footprint, String> {
-    let status_path = format!("/proc/{pid}/status");
-    let status = std::fs::read_to_string(&status_path)
-        .map_err(|e| format!("cannot read {status_path}: {e}"))?;
-    let rss_kib = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .ok_or_else(|| format!("{status_path} has no VmRSS line"))?;
+    let rss_kib = status_kib(pid, "VmRSS")?;
     let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
         .map_err(|e| format!("cannot list /proc/{pid}/fd: {e}"))?
         .count();
@@ -147,16 +139,7 @@ struct Tally {
 
 /// Runs the soak for `minutes` (after a warm-up) and fails on a leak.
 pub fn run(minutes: u64) -> Result<(), String> {
-    let target = target_dir();
-    let out = target.join("bench");
-    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
-    eprintln!("building the harness in release and the guests (minutes, once)");
-    run_cmd(cargo().env("CARGO_TARGET_DIR", &target).args([
-        "build",
-        "--release",
-        "-p",
-        "harness",
-    ]))?;
+    let (target, out) = release_build(&["harness"])?;
     let modules = sizes::build_samples(&target, P1)?;
     let components = sizes::build_samples(&target, P2)?;
     build_for(P1, P1_TEST_GUESTS, Some(&target))?;
