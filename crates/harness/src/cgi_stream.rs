@@ -434,23 +434,34 @@ impl ChannelBody {
         if request.get().is_some() || self.cut.lock().unwrap_or_else(|e| e.into_inner()).is_some() {
             return None;
         }
-        let mut whole = self.held.take().map(BytesMut::from).unwrap_or_default();
+        let mut chunks: Vec<Bytes> = self.held.take().into_iter().collect();
         loop {
             match self.rx.try_recv() {
-                Ok(chunk) if whole.is_empty() => whole = BytesMut::from(chunk),
-                Ok(chunk) => whole.extend_from_slice(&chunk),
+                Ok(chunk) => chunks.push(chunk),
                 Err(mpsc::error::TryRecvError::Disconnected) => {
                     self.done = true;
-                    return Some(whole.freeze());
+                    return Some(joined(chunks));
                 }
                 Err(mpsc::error::TryRecvError::Empty) => {
                     // A writer is still there: keep what was taken, in order, for the stream.
-                    self.held = Some(whole.freeze()).filter(|b| !b.is_empty());
+                    self.held = Some(joined(chunks)).filter(|b| !b.is_empty());
                     return None;
                 }
             }
         }
     }
+}
+
+/// The chunks as one `Bytes` (a single chunk as it is, without a copy).
+fn joined(mut chunks: Vec<Bytes>) -> Bytes {
+    if chunks.len() == 1 {
+        return chunks.pop().unwrap_or_default();
+    }
+    let mut whole = BytesMut::with_capacity(chunks.iter().map(Bytes::len).sum());
+    for chunk in &chunks {
+        whole.extend_from_slice(chunk);
+    }
+    whole.freeze()
 }
 
 impl Body for ChannelBody {
@@ -563,6 +574,30 @@ mod tests {
         drop(out);
         let body = output.body.collect().await.unwrap().to_bytes();
         assert_eq!(&body[..], b"hello");
+    }
+
+    #[tokio::test]
+    async fn a_finished_body_is_taken_whole_and_a_running_one_keeps_streaming() {
+        let (mut out, mut output) = stdout(1 << 20);
+        out.write(Bytes::from_static(b"Content-Type: a/b\n\nhe"))
+            .unwrap();
+        output.head.await.unwrap().unwrap();
+        out.ready().await;
+        out.write(Bytes::from_static(b"ll")).unwrap();
+        // Still writing: nothing is taken for good, the stream gets every byte in order.
+        let faults = RequestFaults::default();
+        assert_eq!(output.body.take_finished(&faults), None);
+        out.ready().await;
+        out.write(Bytes::from_static(b"o")).unwrap();
+        assert!(matches!(
+            out.finish(Outcome::Finished(Bytes::new())),
+            OutputEnd::Streamed(None)
+        ));
+        assert_eq!(
+            output.body.take_finished(&faults).as_deref(),
+            Some(&b"hello"[..])
+        );
+        assert!(output.body.is_end_stream());
     }
 
     #[tokio::test]

@@ -46,6 +46,9 @@ pub struct Harness {
 struct Inner {
     engine: Engine,
     modules: Vec<PreparedModule>,
+    /// Each module's route as written in the config, shared by its requests' logs and records
+    /// (made once here, not per request).
+    route_names: Vec<Arc<str>>,
     routes: RouteTable,
     limits: Limits,
     hops: HopGate,
@@ -259,6 +262,10 @@ impl HarnessBuilder {
         Ok(Harness {
             inner: Arc::new(Inner {
                 engine,
+                route_names: modules
+                    .iter()
+                    .map(|m| m.config().route.as_str().into())
+                    .collect(),
                 modules,
                 routes: RouteTable::new(routes),
                 limits: self.limits,
@@ -407,7 +414,7 @@ impl Harness {
             return crate::outcome::no_route(&path).map(full);
         };
         let module = &self.inner.modules[index];
-        let route: Arc<str> = module.config().route.as_str().into();
+        let route = self.inner.route_names[index].clone();
         let method = request.method().clone();
         let tracker =
             (self.inner.observer.as_ref()).map(|o| o.track(index, route.clone(), &method, &path));
