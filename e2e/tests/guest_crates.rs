@@ -161,6 +161,52 @@ async fn retry_after_503_is_honoured_and_really_waits(world: e2e::World) {
     );
 }
 
+/// An upstream that cuts its first connection after reading the request and answers the next
+/// one: a transient failure, which `azure_core`'s retry policy must retry in both worlds.
+async fn a_connection_cut_before_the_response_is_retried(world: e2e::World) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let origin = format!("http://{}", listener.local_addr().expect("addr"));
+    let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = connections.clone();
+    let server = tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let n = counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(k) => head.extend_from_slice(&buf[..k]),
+                }
+            }
+            if n > 1 {
+                let _ = stream
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 9\r\nconnection: close\r\n\r\nrecovered")
+                    .await;
+            }
+            // The first connection is dropped here with no answer.
+        }
+    });
+    let h = harness_with(world, "/fetch", "fetch", Some(&origin));
+    let resp = h
+        .handle(e2e::get(&format!(
+            "/fetch?url={}",
+            e2e::enc(&format!("{origin}/cut"))
+        )))
+        .await;
+    server.abort();
+    assert_eq!(resp.status(), StatusCode::OK, "{}", e2e::body_text(&resp));
+    assert_eq!(e2e::body_text(&resp), "recovered");
+    assert_eq!(
+        connections.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "one cut connection, then exactly one retry"
+    );
+}
+
 async fn denied_host_is_a_502_naming_the_entry_to_add(world: e2e::World) {
     let upstream =
         e2e::Upstream::start(|_req| async { e2e::text(200, "should not be reached") }).await;
@@ -265,6 +311,7 @@ e2e::in_both_worlds!(
     fetch_streams_a_10_mib_body_intact,
     repeated_response_headers_all_arrive,
     retry_after_503_is_honoured_and_really_waits,
+    a_connection_cut_before_the_response_is_retried,
     denied_host_is_a_502_naming_the_entry_to_add,
     missing_url_is_a_400_naming_the_parameter,
     echo_decodes_query_edge_cases,

@@ -170,13 +170,14 @@ pub(crate) fn from_header_map(map: &http::HeaderMap) -> Headers {
     headers
 }
 
-/// Wraps a binding error; transient failures get `ErrorKind::Io` (retried by `azure_core`),
-/// everything else `ErrorKind::Other` (not retried).
+/// Wraps a binding error; transient failures (in either world: the one rule is
+/// [`azure_wasi_outbound::Error::is_transient`]) get `ErrorKind::Io`, which `azure_core`
+/// retries; everything else `ErrorKind::Other` (not retried).
 pub(crate) fn to_azure_error(err: azure_wasi_outbound::Error) -> azure_core::Error {
-    use azure_wasi_outbound::Error as E;
-    let kind = match err {
-        E::RequestFailed { .. } | E::Runtime | E::TooManySessions => ErrorKind::Io,
-        _ => ErrorKind::Other,
+    let kind = if err.is_transient() {
+        ErrorKind::Io
+    } else {
+        ErrorKind::Other
     };
     azure_core::Error::new(kind, err)
 }
@@ -236,6 +237,16 @@ mod tests {
             "http://h/",
         ));
         assert_eq!(*failed.kind(), ErrorKind::Io);
+        // The wasi:http world's transport errors follow the same rule.
+        let transport = |transient| {
+            to_azure_error(azure_wasi_outbound::Error::Transport {
+                url: "http://h/".into(),
+                reason: "ConnectionTerminated".into(),
+                transient,
+            })
+        };
+        assert_eq!(*transport(true).kind(), ErrorKind::Io);
+        assert_eq!(*transport(false).kind(), ErrorKind::Other);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::dashboard::Dashboard;
 use crate::engine::{build_engine, EpochTicker};
 use crate::hops::{Admission, HopGate};
 use crate::instance::{RunInput, RunStdio};
-use crate::observe::{Observer, RouteInfo};
+use crate::observe::{ModuleMeters, Observer, RouteInfo};
 use crate::outcome::{log_guest_stderr, response_for, text, Outcome, RunClock, Timings};
 use crate::prepared::{prepare, Linkers, PreparedModule};
 use crate::routes::{Route, RouteTable};
@@ -222,6 +222,7 @@ impl HarnessBuilder {
         let mut modules = Vec::with_capacity(self.modules.len());
         let mut routes = Vec::with_capacity(self.modules.len());
         let mut infos = Vec::with_capacity(self.modules.len());
+        let mut meters = Vec::with_capacity(self.modules.len());
         for mut config in self.modules {
             if config.identity.broker.is_none() {
                 config.identity.broker = self.broker.clone();
@@ -240,8 +241,13 @@ impl HarnessBuilder {
             }
             routes.push(route);
             let started = std::time::Instant::now();
-            let prepared = prepare(&engine, &linkers, config, &self.limits, &self.cache)?;
+            let mut prepared = prepare(&engine, &linkers, config, &self.limits, &self.cache)?;
             infos.push(RouteInfo::of(&prepared, started.elapsed()));
+            meters.push(ModuleMeters {
+                outbound_connections: prepared.client().connections_opened(),
+                guest_cpu: (self.dashboard.enabled && self.dashboard.guest_cpu)
+                    .then(|| prepared.measure_guest_cpu()),
+            });
             modules.push(prepared);
         }
         let ticker = EpochTicker::start(engine.clone())?;
@@ -249,7 +255,7 @@ impl HarnessBuilder {
         let observer = self
             .dashboard
             .enabled
-            .then(|| Observer::new(infos, self.dashboard.recent_requests, &self.limits));
+            .then(|| Observer::new(infos, meters, self.dashboard.recent_requests, &self.limits));
         let dashboard = observer.clone().map(|o| {
             let d = Dashboard::new(self.dashboard.clone(), o);
             #[cfg(feature = "emulators")]

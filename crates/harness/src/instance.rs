@@ -10,6 +10,7 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
 
 use crate::cgi_stream::{BodyStdin, CgiStdout};
+use crate::guest_cpu::GuestCpu;
 use crate::outbound::{abi::HasOutbound, OutboundClient, OutboundPolicy, OutboundState};
 use crate::outcome::{Outcome, RunClock, Timings};
 use crate::wagi_environ::PackedEnv;
@@ -53,6 +54,8 @@ pub(crate) struct WagiModule {
     /// The module's `environment`, packed once; it follows the CGI variables of each run and
     /// wins over a CGI variable of the same name.
     pub(crate) environment: PackedEnv,
+    /// Where its guest CPU time is summed, when measured (`[dashboard] guest_cpu`).
+    pub(crate) guest_cpu: Option<Arc<GuestCpu>>,
 }
 
 /// The CGI environment and argv of one run.
@@ -138,6 +141,9 @@ impl WagiModule {
             outbound: OutboundState::new(self.policy.clone(), self.client.clone(), hops),
         };
         let mut store = Store::new(engine, state);
+        if let Some(cpu) = &self.guest_cpu {
+            cpu.watch(&mut store);
+        }
         let deadline = Instant::now() + limits.request_timeout;
         set_deadline(&mut store, deadline);
 

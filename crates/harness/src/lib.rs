@@ -39,6 +39,7 @@ mod config;
 mod dashboard;
 mod engine;
 mod error;
+mod guest_cpu;
 pub mod guest_log;
 mod harness;
 mod hops;

@@ -8,6 +8,7 @@ use wasmtime::component::Component;
 use wasmtime::{Engine, Linker, Module};
 
 use crate::component::{self, ComponentModule, ComponentState};
+use crate::guest_cpu::GuestCpu;
 use crate::instance::{RequestState, WagiModule};
 use crate::module_cache::{self, Compiled, Source};
 use crate::outbound::{OutboundClient, OutboundPolicy};
@@ -27,6 +28,24 @@ impl PreparedModule {
             Self::Wagi(m) => &m.config,
             Self::Component(c) => &c.config,
         }
+    }
+
+    /// The module's outbound client.
+    pub(crate) fn client(&self) -> &OutboundClient {
+        match self {
+            Self::Wagi(m) => &m.client,
+            Self::Component(c) => &c.client,
+        }
+    }
+
+    /// Measures the CPU time its guests spend in guest code from now on; the total is returned.
+    pub(crate) fn measure_guest_cpu(&mut self) -> Arc<GuestCpu> {
+        let total = Arc::new(GuestCpu::default());
+        match self {
+            Self::Wagi(m) => m.guest_cpu = Some(total.clone()),
+            Self::Component(c) => c.guest_cpu = Some(total.clone()),
+        }
+        total
     }
 }
 
@@ -98,6 +117,7 @@ pub(crate) fn prepare(
                 client,
                 entrypoint,
                 environment,
+                guest_cpu: None,
             }))
         }
         WasmKind::Component => {

@@ -30,6 +30,8 @@ pub(crate) struct ComponentModule {
     pub(crate) policy: Arc<OutboundPolicy>,
     /// The module's outbound client (its connection pool), shared by its requests.
     pub(crate) client: OutboundClient,
+    /// Where its guest CPU time is summed, when measured (`[dashboard] guest_cpu`).
+    pub(crate) guest_cpu: Option<Arc<crate::guest_cpu::GuestCpu>>,
 }
 
 /// A linker with what a `wasi:http/proxy` component may import: WASI 0.2 (`wasi:cli`,
@@ -65,6 +67,7 @@ impl ComponentModule {
             pre,
             policy,
             client,
+            guest_cpu: None,
         })
     }
 }

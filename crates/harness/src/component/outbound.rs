@@ -153,6 +153,7 @@ fn failed(
         },
         Failure::Connect(std::io::ErrorKind::TimedOut) => Error::ConnectionTimeout,
         Failure::Connect(_) => Error::ConnectionRefused,
+        Failure::Cut => Error::ConnectionTerminated,
         _ if e.is_connect() => Error::TlsProtocolError,
         _ => Error::HttpProtocolError,
     }

@@ -109,6 +109,9 @@ impl ComponentModule {
         let hooks = OutboundHooks::new(self.policy.clone(), self.client.clone(), hops);
         let state = ComponentState::new(builder.build(), hooks);
         let mut store = Store::new(self.pre.engine(), state);
+        if let Some(cpu) = &self.guest_cpu {
+            cpu.watch(&mut store);
+        }
         set_deadline(&mut store, clock.started() + limits.request_timeout);
         let (tx, rx) = oneshot::channel();
         let mut http = store.data_mut().http();

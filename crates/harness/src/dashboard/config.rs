@@ -7,8 +7,10 @@ use serde::Deserialize;
 /// other they are 404, as an unrouted path.
 ///
 /// ```
-/// let cfg: harness::DashboardConfig = toml::from_str("path = \"/_dev/\"\nallow_remote = true")?;
+/// let cfg: harness::DashboardConfig =
+///     toml::from_str("path = \"/_dev/\"\nallow_remote = true\nguest_cpu = true")?;
 /// assert_eq!(cfg.path, "/_dev/");
+/// assert!(cfg.guest_cpu);
 /// assert_eq!(cfg.metrics_path, "/metrics");
 /// assert!(cfg.enabled && cfg.allow_remote);
 /// assert!(cfg.validate().is_ok());
@@ -30,6 +32,10 @@ pub struct DashboardConfig {
     pub allow_remote: bool,
     /// Requests kept for the page's list (default 200, at most 10,000).
     pub recent_requests: usize,
+    /// Also measure the CPU time each module spends in guest code, served as
+    /// `harness_guest_cpu_seconds_total` (off by default: it reads the thread's CPU clock twice
+    /// per host call, a few percent of a small handler's cost).
+    pub guest_cpu: bool,
 }
 
 impl Default for DashboardConfig {
@@ -40,6 +46,7 @@ impl Default for DashboardConfig {
             metrics_path: "/metrics".into(),
             allow_remote: false,
             recent_requests: 200,
+            guest_cpu: false,
         }
     }
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use super::histogram::{Histogram, BOUNDS};
 use super::record::CallResult;
+use crate::guest_cpu::GuestCpu;
 
 /// Outbound series (route, destination, result) kept apart; past this, a new destination is
 /// counted under `destination="other"` (destinations are chosen by guests).
@@ -22,6 +23,16 @@ pub(crate) struct ModuleSeries {
     pub(crate) route: Arc<str>,
     pub(crate) module: String,
     pub(crate) instantiate: Histogram,
+    pub(crate) meters: ModuleMeters,
+}
+
+/// Counters a module keeps itself, read when `/metrics` is rendered.
+#[derive(Clone, Default)]
+pub(crate) struct ModuleMeters {
+    /// Connections its outbound pool opened.
+    pub(crate) outbound_connections: Arc<AtomicU64>,
+    /// Its guests' CPU time in guest code, when measured (`[dashboard] guest_cpu`).
+    pub(crate) guest_cpu: Option<Arc<GuestCpu>>,
 }
 
 /// Every series of one harness.
@@ -145,6 +156,38 @@ impl Metrics {
             );
             histogram(out, "harness_instantiate_seconds", &labels, &m.instantiate);
         }
+        family(
+            out,
+            "harness_outbound_connections_total",
+            "counter",
+            "Connections opened by a module's outbound pool (kept-alive connections are reused, not counted again).",
+        );
+        for m in &self.modules {
+            let n = m.meters.outbound_connections.load(Ordering::Relaxed);
+            let _ = writeln!(
+                out,
+                "harness_outbound_connections_total{{route=\"{}\"}} {n}",
+                escape(&m.route)
+            );
+        }
+        if self.modules.iter().any(|m| m.meters.guest_cpu.is_some()) {
+            family(
+                out,
+                "harness_guest_cpu_seconds_total",
+                "counter",
+                "CPU time spent in a module's guest code (WebAssembly), host calls excluded ([dashboard] guest_cpu).",
+            );
+            for m in &self.modules {
+                if let Some(cpu) = &m.meters.guest_cpu {
+                    let _ = writeln!(
+                        out,
+                        "harness_guest_cpu_seconds_total{{route=\"{}\"}} {:.9}",
+                        escape(&m.route),
+                        cpu.seconds()
+                    );
+                }
+            }
+        }
         family(out, "harness_outbound_calls_total", "counter", "Outbound calls of guests, by route, destination (scheme://host:port) and result (ok, denied, failed, timed_out).");
         let mut outbound: Vec<(String, u64)> = read(&self.outbound)
             .iter()
@@ -235,8 +278,46 @@ mod tests {
             route: "/a\"b".into(),
             module: "a.wasm".into(),
             instantiate: Histogram::default(),
+            meters: ModuleMeters::default(),
         };
         Metrics::new(vec![module], 4, 8)
+    }
+
+    #[test]
+    fn module_meters_are_rendered_and_guest_cpu_only_when_measured() {
+        let m = metrics();
+        m.modules[0]
+            .meters
+            .outbound_connections
+            .fetch_add(3, Ordering::Relaxed);
+        let mut out = String::new();
+        m.render(&mut out);
+        assert!(
+            out.contains("harness_outbound_connections_total{route=\"/a\\\"b\"} 3\n"),
+            "{out}"
+        );
+        assert!(!out.contains("harness_guest_cpu_seconds_total"), "{out}");
+
+        let measured = ModuleSeries {
+            route: "/g".into(),
+            module: "g.wasm".into(),
+            instantiate: Histogram::default(),
+            meters: ModuleMeters {
+                guest_cpu: Some(Arc::default()),
+                ..Default::default()
+            },
+        };
+        let m = Metrics::new(vec![measured], 4, 8);
+        let mut out = String::new();
+        m.render(&mut out);
+        assert!(
+            out.contains("# TYPE harness_guest_cpu_seconds_total counter\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("harness_guest_cpu_seconds_total{route=\"/g\"} 0.000000000\n"),
+            "{out}"
+        );
     }
 
     #[test]

@@ -22,7 +22,7 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 
 pub(crate) use calls::{current as current_calls, scoped, CallList};
-pub(crate) use metrics::{Metrics, ModuleSeries};
+pub(crate) use metrics::{Metrics, ModuleMeters, ModuleSeries};
 pub use record::{CallResult, OutboundCall, RequestRecord, MAX_CALLS_PER_RECORD};
 pub use series::SecondPoint;
 pub(crate) use tracker::{unix_ms, Tracker};
@@ -118,14 +118,22 @@ struct Inner {
 }
 
 impl Observer {
-    /// An observer of `routes` keeping the newest `recent` records.
-    pub(crate) fn new(routes: Vec<RouteInfo>, recent: usize, limits: &crate::Limits) -> Self {
+    /// An observer of `routes` keeping the newest `recent` records;
+    /// `meters` are the modules' own counters, in the order of `routes`.
+    pub(crate) fn new(
+        routes: Vec<RouteInfo>,
+        meters: Vec<ModuleMeters>,
+        recent: usize,
+        limits: &crate::Limits,
+    ) -> Self {
         let modules = routes
             .iter()
-            .map(|r| ModuleSeries {
+            .zip(meters)
+            .map(|(r, meters)| ModuleSeries {
                 route: r.route.as_str().into(),
                 module: module_label(&r.module),
                 instantiate: Default::default(),
+                meters,
             })
             .collect();
         Self {

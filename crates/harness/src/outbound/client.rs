@@ -3,6 +3,7 @@
 //! check and the connect timeout); idle connections are capped per host and closed after the
 //! idle timeout. For modules this also follows redirects, checking the allow-list on every hop.
 
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -36,6 +37,8 @@ pub struct OutboundClient {
     client: Client<Connector, RequestBody>,
     /// The module's token rules: requests to the identity origin are answered with them.
     tokens: Option<Arc<crate::identity::ModuleTokens>>,
+    /// Connections the pool has opened.
+    opened: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for OutboundClient {
@@ -54,6 +57,8 @@ pub(crate) enum Failure<'a> {
     Lookup,
     /// Every address refused the connection (or failed otherwise).
     Connect(std::io::ErrorKind),
+    /// The connection closed before the whole response head arrived.
+    Cut,
     /// Anything else: TLS, a broken connection, a protocol error.
     Other,
 }
@@ -72,6 +77,7 @@ impl OutboundClient {
             resolver,
             limits.outbound_connect_timeout,
         );
+        let opened = guarded.opened();
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_webpki_roots()
             .https_or_http()
@@ -85,7 +91,14 @@ impl OutboundClient {
         Self {
             client,
             tokens: None,
+            opened,
         }
+    }
+
+    /// The count of connections the pool has opened (each kept alive is reused, not counted
+    /// again).
+    pub(crate) fn connections_opened(&self) -> Arc<AtomicU64> {
+        self.opened.clone()
     }
 
     /// The same client, answering the identity origin with `tokens` (see [`crate::identity`]).
@@ -226,6 +239,11 @@ pub(crate) fn failure_of(err: &hyper_util::client::legacy::Error) -> Failure<'_>
         }
         if let Some(c) = e.downcast_ref::<ConnectFailed>() {
             return Failure::Connect(c.io().kind());
+        }
+        if let Some(h) = e.downcast_ref::<hyper::Error>() {
+            if h.is_incomplete_message() || h.is_closed() || h.is_canceled() {
+                return Failure::Cut;
+            }
         }
         cause = e.source();
     }

@@ -7,6 +7,7 @@ use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -122,6 +123,8 @@ pub(crate) struct GuardedConnector {
     policy: Arc<AddressPolicy>,
     resolver: Resolver,
     timeout: Duration,
+    /// Connections opened so far (the pool's reuse shows as this staying small).
+    opened: Arc<AtomicU64>,
 }
 
 impl GuardedConnector {
@@ -131,7 +134,13 @@ impl GuardedConnector {
             policy: Arc::new(policy),
             resolver,
             timeout,
+            opened: Arc::default(),
         }
+    }
+
+    /// The count of connections this connector (and its clones) opened.
+    pub(crate) fn opened(&self) -> Arc<AtomicU64> {
+        self.opened.clone()
     }
 
     /// Resolves, checks and connects; the first address that accepts wins.
@@ -175,6 +184,7 @@ impl GuardedConnector {
             match tokio::time::timeout_at(deadline, TcpStream::connect(addr)).await {
                 Err(_) => return Err(Box::new(ConnectTimedOut(self.timeout))),
                 Ok(Ok(stream)) => {
+                    self.opened.fetch_add(1, Ordering::Relaxed);
                     let _ = stream.set_nodelay(true);
                     return Ok(TokioIo::new(stream));
                 }
