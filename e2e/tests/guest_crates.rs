@@ -1,7 +1,11 @@
-//! The guest crates (azure-wasi-outbound, azure-wasi-handler, azure-wasi-core) exercised through the real
-//! `hello`, `echo` and `fetch` modules in the harness, against upstream servers on 127.0.0.1.
+//! The guest crates (azure-wasi-outbound, azure-wasi-handler, azure-wasi-core) exercised through
+//! the real `hello`, `echo` and `fetch` guests in the harness, against upstream servers on
+//! 127.0.0.1. Every test runs in both worlds (`e2e::in_both_worlds!`): once with the WAGI module
+//! (`wasm32-wasip1`), once with the wasi:http component (`wasm32-wasip2`).
 //!
-//! Needs the guests built first: `cargo xtask build` (or set `AZURE_WASI_WASM_DIR`).
+//! Needs the guests built first for both targets: `cargo xtask build` (modules looked for in
+//! `target/wasm32-wasip1/wasm-release` or `AZURE_WASI_WASM_DIR`, components in
+//! `target/wasm32-wasip2/wasm-release` or `AZURE_WASI_COMPONENT_DIR`).
 
 use bytes::Bytes;
 use harness::{Harness, ModuleConfig};

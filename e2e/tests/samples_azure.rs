@@ -1,7 +1,11 @@
 //! The Azure samples (blob-write, blob-read, cosmos, eventgrid-publish, eventgrid-webhook) as
-//! real `.wasm` modules in the harness, against the embedded emulators on free loopback ports.
+//! real `.wasm` files in the harness, against the embedded emulators on free loopback ports. Every
+//! test runs in both worlds (`e2e::in_both_worlds!`): once with the WAGI module
+//! (`wasm32-wasip1`), once with the wasi:http component (`wasm32-wasip2`).
 //!
-//! Needs the samples built first: `cargo xtask build` (or set `AZURE_WASI_WASM_DIR`).
+//! Needs the samples built first for both targets: `cargo xtask build` (modules looked for in
+//! `target/wasm32-wasip1/wasm-release` or `AZURE_WASI_WASM_DIR`, components in
+//! `target/wasm32-wasip2/wasm-release` or `AZURE_WASI_COMPONENT_DIR`).
 
 use bytes::Bytes;
 use emulator::{

@@ -5,7 +5,9 @@
 //! emulators verify them. Both worlds. Also: one fetch per scope for a thousand requests, 403
 //! naming the config line for a module without `identity`, and no token in any log line.
 //!
-//! Needs the samples built first: `cargo xtask build` (or set `AZURE_WASI_WASM_DIR`).
+//! Needs the samples built first for both targets: `cargo xtask build` (modules looked for in
+//! `target/wasm32-wasip1/wasm-release` or `AZURE_WASI_WASM_DIR`, components in
+//! `target/wasm32-wasip2/wasm-release` or `AZURE_WASI_COMPONENT_DIR`).
 
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};

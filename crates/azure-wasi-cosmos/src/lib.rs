@@ -1,4 +1,5 @@
-//! A Cosmos DB (SQL API) client for WAGI handlers, on `azure_core`'s pipeline.
+//! A Cosmos DB (SQL API) client for handlers in both worlds (WAGI modules on `wasm32-wasip1`,
+//! wasi:http components on `wasm32-wasip2`), on `azure_core`'s pipeline.
 //!
 //! Names follow the official `azure_data_cosmos` crate: [`Cosmos`] (its `CosmosClient`) →
 //! [`DatabaseClient`] → [`ContainerClient`]. Requests are signed with the account's master key

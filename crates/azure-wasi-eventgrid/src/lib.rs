@@ -1,4 +1,5 @@
-//! Azure EventGrid from a WAGI handler: publish events (EventGrid schema or CloudEvents 1.0,
+//! Azure EventGrid from a handler in either world (a WAGI module on `wasm32-wasip1`, a wasi:http
+//! component on `wasm32-wasip2`): publish events (EventGrid schema or CloudEvents 1.0,
 //! with an access key or a SAS token), and handle webhook deliveries (subscription validation,
 //! the CloudEvents `OPTIONS` handshake, typed Storage system events).
 //!

@@ -1,4 +1,5 @@
-//! Azure Blob Storage from a WAGI handler: Shared Key and SAS authentication for the official
+//! Azure Blob Storage from a handler in either world (a WAGI module on `wasm32-wasip1`, a
+//! wasi:http component on `wasm32-wasip2`): Shared Key and SAS authentication for the official
 //! [`azure_storage_blob`] clients, account settings from the environment, block uploads from a
 //! reader and streamed downloads.
 //!

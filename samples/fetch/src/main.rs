@@ -2,8 +2,9 @@
 //! `WasiHttpClient` (so the retry policy applies, honouring `Retry-After`) and streams the
 //! answer back with its status, content type and headers.
 //!
-//! `&via=binding` skips `azure_core` and uses `wasi_experimental_http` directly, passing every
-//! value of repeated response headers through unchanged.
+//! `&via=binding` skips `azure_core` and calls `azure_wasi::outbound::send_parts` directly (the
+//! `wasi_experimental_http` ABI in a `wasm32-wasip1` module, wasi:http `outgoing-handler` in a
+//! `wasm32-wasip2` component), passing every value of repeated response headers through unchanged.
 //!
 //! Errors answer by the status policy of `azure_wasi::Error`: no `url` is a 400, a host not in
 //! `allowed_hosts` a 502 naming the entry to add, an unreachable upstream a 502.
