@@ -774,13 +774,16 @@ fn wagi_toml(name: &str, sample: &str, w: &Wagi) -> String {
     s
 }
 
-/// The sample README's text below its title, with the commands that only work inside the
-/// checkout (`cargo xtask ...`, `cargo run -p harness ...`) left out and empty code blocks dropped.
+/// The sample README's text below its title and above its `## Build and run` section (which
+/// is about the sample inside the checkout; the new README has its own), with the commands that
+/// only work inside the checkout (`cargo xtask ...`, `cargo run -p harness ...`) left out and
+/// empty code blocks dropped.
 fn requests_from_readme(readme: &str, sample: &str) -> String {
     let mut lines: Vec<String> = Vec::new();
     let mut in_fence = false;
     let mut fence_start = 0;
-    for line in readme.lines().skip_while(|l| !l.starts_with("# ")).skip(1) {
+    let below_title = readme.lines().skip_while(|l| !l.starts_with("# ")).skip(1);
+    for line in below_title.take_while(|l| l.trim() != "## Build and run") {
         let t = line.trim();
         if t.starts_with("```") {
             if in_fence && lines.len() == fence_start + 1 {
@@ -891,7 +894,7 @@ STORAGE_ACCOUNT = "devstoreaccount1"
 STORAGE_MASTER_KEY = "Eby8+/=="
 "#;
 
-    const README: &str = "# blob-write\n\nStores the body.\n\n```\nPOST /blob?container=<c>&blob=<b>\n```\n\n```sh\ncargo xtask build\ncargo run -p harness -- serve --config samples/blob-write/wagi.toml\ncurl -d x 'http://127.0.0.1:3000/blob'\n```\n\n```sh\ncargo xtask build\n```\nEdit `samples/blob-write/wagi.toml`.\n";
+    const README: &str = "# blob-write\n\nStores the body.\n\n```\nPOST /blob?container=<c>&blob=<b>\n```\n\n```sh\ncargo xtask build\ncargo run -p harness -- serve --config samples/blob-write/wagi.toml\ncurl -d x 'http://127.0.0.1:3000/blob'\n```\n\n```sh\ncargo xtask build\n```\nEdit `samples/blob-write/wagi.toml`.\n\n## Build and run\n\n```sh\ncargo build --target wasm32-wasip1 --release -p blob-write\n```\n";
 
     fn inputs<'a>(git: Option<&'a str>, sample_toml: &'a str) -> Inputs<'a> {
         Inputs {
@@ -1073,6 +1076,10 @@ STORAGE_MASTER_KEY = "Eby8+/=="
             assert!(readme.contains(s), "{s:?} in {readme}");
         }
         assert!(!readme.contains("cargo xtask build"), "{readme}");
+        assert!(
+            !readme.contains("-p blob-write"),
+            "the sample's own Build and run section is not copied: {readme}"
+        );
         assert!(!readme.contains("```sh\n```"), "{readme}");
     }
 
