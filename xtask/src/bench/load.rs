@@ -87,15 +87,15 @@ pub fn wrk_on(
 
 /// What a process has used so far.
 #[derive(Debug, Clone, Copy)]
-struct Usage {
+pub struct Usage {
     /// CPU time, user + system, in seconds.
-    cpu_seconds: f64,
+    pub cpu_seconds: f64,
     /// Minor page faults.
-    minor_faults: f64,
+    pub minor_faults: f64,
 }
 
 /// [`Usage`] of process `pid`, from `/proc/<pid>/stat`.
-fn process_usage(pid: u32) -> Option<Usage> {
+pub fn process_usage(pid: u32) -> Option<Usage> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command name (which is in parentheses and may hold spaces): the
     // third after it is field 4, so field N is at index N - 3.

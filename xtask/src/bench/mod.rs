@@ -12,10 +12,12 @@ pub mod big;
 pub mod dashboard;
 mod json;
 mod load;
+mod previous;
 mod procs;
 mod report;
 mod sizes;
 pub mod soak;
+mod split;
 mod stats;
 
 use std::path::Path;
@@ -124,6 +126,8 @@ pub struct Results {
     /// Peak RSS of the harness serving the components, after their hello and blob-write loads.
     pub rss_component_kib: u64,
     pub emulator_in_harness: bool,
+    /// blob-write's CPU per request in the guest, the host and the emulator, both worlds.
+    pub cpu_split: Vec<split::CpuSplit>,
     pub wasm_opt_version: String,
     pub wasmtime_version: String,
 }
@@ -350,6 +354,15 @@ pub fn run(quick: bool) -> Result<(), String> {
     let rss_component_kib = harness_c.peak_rss_kib()?;
     harness_c.stop();
     harness.stop();
+    let cpu_split = split::measure(
+        &harness_bin,
+        &release.join("bench-blob-emulator"),
+        &opt_dir,
+        &component_dir,
+        &script,
+        &out,
+        &plan,
+    )?;
 
     let results = Results {
         plan,
@@ -366,17 +379,26 @@ pub fn run(quick: bool) -> Result<(), String> {
         rss_blob_kib,
         rss_component_kib,
         emulator_in_harness,
+        cpu_split,
         wasm_opt_version,
         wasmtime_version,
     };
-    let table = report::markdown(&results);
+    let kind = if quick { "quick" } else { "full" };
+    let figures_path = out.join(format!("latest-{kind}.figures"));
+    let figures = previous::figures(&results);
+    let table = format!(
+        "{}{}",
+        report::markdown(&results),
+        previous::compare(&previous::read(&figures_path), &figures)
+    );
+    std::fs::write(&figures_path, previous::render(&figures))
+        .map_err(|e| format!("{}: {e}", figures_path.display()))?;
     println!("{table}");
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
     let json = report::json(&results, stamp).pretty();
-    let kind = if quick { "quick" } else { "full" };
     for name in [
         format!("{kind}-{stamp}.json"),
         format!("latest-{kind}.json"),
@@ -402,7 +424,12 @@ pub fn run(quick: bool) -> Result<(), String> {
             log_c.display()
         ));
     }
-    Ok(())
+    match report::min_vs_wasmtime_serve(&results) {
+        Some(r) if r < report::VS_WASMTIME_SERVE => Err(format!(
+            "component hello on the harness ran at {r:.2}x of `wasmtime serve` in this run: it must not be slower (see the table above)"
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn ms(d: Duration) -> f64 {
