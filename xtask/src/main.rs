@@ -43,8 +43,10 @@ commands:
                  fails if the harness's RSS grows by more than 16 MiB during a transfer
   bench --dashboard [--quick]  hello throughput with the dashboard and /metrics on (and a live
                  viewer) against off, in the same run (also part of the full bench)
-  bench [--quick] sizes, instantiation, cold start, throughput vs native hyper and (components)
-                 vs `wasmtime serve`, blob writes end to end, for modules and components
+  bench [--quick] [--wagi=PATH]  sizes, instantiation, cold start, throughput vs native hyper
+                 (modules: and vs the WAGI 0.8 binary at PATH when given; components: vs
+                 `wasmtime serve`), blob writes end to end with their CPU split (guest, host,
+                 emulator), for modules and components, beside the previous run's figures
   lint           cargo fmt --check and cargo clippy --all-targets -- -D warnings
   tools          install wasm-opt and the wasmtime CLI if missing and print where they are
   new NAME --from SAMPLE [--path DIR] [--git URL]
@@ -86,7 +88,10 @@ fn main() -> ExitCode {
         .iter()
         .skip(1)
         .filter(|a| {
-            !(args[0] == "bench" && (a.starts_with("--minutes=") || a.starts_with("--mib=")))
+            !(args[0] == "bench"
+                && (a.starts_with("--minutes=")
+                    || a.starts_with("--mib=")
+                    || a.starts_with("--wagi=")))
         })
         .find(|a| !allowed.contains(&a.as_str()))
     {
@@ -120,7 +125,12 @@ fn main() -> ExitCode {
             }
         }
         Some("bench") if flag("--dashboard") => bench::dashboard::run(flag("--quick")),
-        Some("bench") => bench::run(flag("--quick")),
+        Some("bench") => bench::run(
+            flag("--quick"),
+            args.iter()
+                .find_map(|a| a.strip_prefix("--wagi="))
+                .map(std::path::PathBuf::from),
+        ),
         Some("tools") => tools::run(),
         Some("help") | Some("--help") | Some("-h") | None => {
             print!("{USAGE}");

@@ -20,13 +20,13 @@ pub mod soak;
 mod split;
 mod stats;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::build::{P1, P2};
 use crate::http_client::send;
 use load::Load;
-use procs::{start_announcing, start_harness, start_wasmtime_serve, Proc};
+use procs::{start_announcing, start_harness, start_wagi, start_wasmtime_serve, Proc};
 
 /// The public key of the storage emulators' development account `devstoreaccount1`.
 const DEV_KEY: &str =
@@ -87,6 +87,8 @@ pub struct Scenario {
     pub native: Option<Load>,
     /// The same component on `wasmtime serve -O pooling-allocator`.
     pub wasmtime_serve: Option<Load>,
+    /// The same module on WAGI 0.8 (`--wagi=PATH`).
+    pub wagi: Option<Load>,
 }
 
 impl Scenario {
@@ -132,8 +134,9 @@ pub struct Results {
     pub wasmtime_version: String,
 }
 
-/// Runs the benchmark (`quick`: a short run, under a minute once everything is built).
-pub fn run(quick: bool) -> Result<(), String> {
+/// Runs the benchmark (`quick`: a short run, under a minute once everything is built); `wagi`,
+/// a WAGI 0.8 binary to serve the hello module beside the harness.
+pub fn run(quick: bool, wagi: Option<PathBuf>) -> Result<(), String> {
     let plan = Plan::new(quick);
     load::ensure_wrk()?;
     let (target, out) = procs::release_build(&["harness", "bench-native"])?;
@@ -255,27 +258,55 @@ pub fn run(quick: bool) -> Result<(), String> {
         "/hello",
         &out.join("wasmtime-serve.log"),
     )?;
+    let wagi_server = match &wagi {
+        Some(bin) => {
+            let modules = out.join("wagi-modules.toml");
+            std::fs::write(
+                &modules,
+                format!(
+                    "# Written by `cargo xtask bench` for WAGI.\n\n[[module]]\nroute = \"/hello\"\nmodule = {}\n",
+                    toml_str(&opt_dir.join("hello.wasm"))
+                ),
+            )
+            .map_err(|e| format!("{}: {e}", modules.display()))?;
+            let (w, _) = start_wagi(bin, &modules, "/hello", &out.join("wagi.log"))?;
+            Some(w)
+        }
+        None => None,
+    };
     let hello_h = format!("http://{}/hello", harness.addr);
     let hello_n = format!("http://{}/hello", native.addr);
     let hello_hc = format!("http://{}/hello", harness_c.addr);
     let hello_w = format!("http://{}/hello", wasmtime_serve.addr);
     eprintln!("warming up the four servers");
-    for url in [&hello_h, &hello_n, &hello_hc, &hello_w] {
+    let hello_wagi = wagi_server
+        .as_ref()
+        .map(|w| format!("http://{}/hello", w.addr));
+    for url in [&hello_h, &hello_n, &hello_hc, &hello_w]
+        .into_iter()
+        .chain(hello_wagi.as_ref())
+    {
         load::wrk(url, 32, 1, None)?;
     }
     let mut scenarios = Vec::new();
-    for concurrency in [1, 32] {
+    for concurrency in [1, 16, 32] {
         eprintln!(
-            "hello at concurrency {concurrency}: {} rounds of {} s, alternating harness (module), native, harness (component), wasmtime serve",
-            plan.rounds, plan.secs
+            "hello at concurrency {concurrency}: {} rounds of {} s, alternating harness (module), native, harness (component), wasmtime serve{}",
+            plan.rounds,
+            plan.secs,
+            if wagi_server.is_some() { ", WAGI" } else { "" }
         );
         let (mut h, mut n, mut hc, mut w) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut wg = Vec::new();
         for _ in 0..plan.rounds {
             let run = |pid: u32, url: &str| load::wrk_on(pid, url, concurrency, plan.secs, None);
             h.push(run(harness.pid(), &hello_h)?);
             n.push(run(native.pid(), &hello_n)?);
             hc.push(run(harness_c.pid(), &hello_hc)?);
             w.push(run(wasmtime_serve.pid(), &hello_w)?);
+            if let (Some(server), Some(url)) = (&wagi_server, &hello_wagi) {
+                wg.push(run(server.pid(), url)?);
+            }
         }
         scenarios.push(Scenario {
             name: "hello",
@@ -284,6 +315,7 @@ pub fn run(quick: bool) -> Result<(), String> {
             harness: load::median(&h),
             native: Some(load::median(&n)),
             wasmtime_serve: None,
+            wagi: (!wg.is_empty()).then(|| load::median(&wg)),
         });
         scenarios.push(Scenario {
             name: "hello",
@@ -292,10 +324,14 @@ pub fn run(quick: bool) -> Result<(), String> {
             harness: load::median(&hc),
             native: Some(load::median(&n)),
             wasmtime_serve: Some(load::median(&w)),
+            wagi: None,
         });
     }
     native.stop();
     wasmtime_serve.stop();
+    if let Some(w) = wagi_server {
+        w.stop();
+    }
     let rss_hello_kib = harness.peak_rss_kib()?;
 
     let script = out.join("blob-write.lua");
@@ -323,6 +359,7 @@ pub fn run(quick: bool) -> Result<(), String> {
             harness: load::median(&h),
             native: None,
             wasmtime_serve: None,
+            wagi: None,
         });
     }
     let rss_blob_kib = harness.peak_rss_kib()?;
@@ -349,6 +386,7 @@ pub fn run(quick: bool) -> Result<(), String> {
             harness: load::median(&h),
             native: None,
             wasmtime_serve: None,
+            wagi: None,
         });
     }
     let rss_component_kib = harness_c.peak_rss_kib()?;

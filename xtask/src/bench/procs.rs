@@ -162,6 +162,32 @@ pub fn start_wasmtime_serve(
     )
 }
 
+/// Starts a WAGI binary (deislabs' WAGI 0.8) on a free port with `modules_toml` and waits for
+/// `GET probe` to answer 200.
+pub fn start_wagi(
+    bin: &Path,
+    modules_toml: &Path,
+    probe: &str,
+    log: &Path,
+) -> Result<(Proc, Duration), String> {
+    let addr = format!("127.0.0.1:{}", free_port()?);
+    let log_file =
+        std::fs::File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
+    let started = Instant::now();
+    let child = Command::new(bin)
+        .arg("--config")
+        .arg(modules_toml)
+        .args(["--listen", &addr])
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log_file)
+        .spawn()
+        .map_err(|e| format!("cannot start WAGI {}: {e}", bin.display()))?;
+    let proc = Proc { child, addr };
+    wait_ready(proc, started, probe, log, "WAGI", Duration::from_millis(2))
+}
+
 /// Polls `GET probe` on `proc` every `poll` until it answers 200 (returning the time since
 /// `started`), answers anything else, exits, or 120 s pass; errors name `who` and its log.
 fn wait_ready(

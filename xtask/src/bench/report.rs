@@ -11,6 +11,8 @@ const BLOB_INST_US: f64 = 20.0;
 const HELLO_RATIO: f64 = 0.30;
 const BLOB_OPT_BYTES: u64 = 600_000;
 const WARM_START_MS: f64 = 10.0;
+/// hello on the harness vs the same module on WAGI 0.8 (when `--wagi` is given).
+const VS_WAGI: f64 = 5.0;
 /// Component hello on the harness vs the same component on `wasmtime serve`.
 pub const VS_WASMTIME_SERVE: f64 = 1.0;
 
@@ -38,6 +40,12 @@ fn ratio(s: &Scenario) -> Option<f64> {
 
 fn ratio_vs_wasmtime(s: &Scenario) -> Option<f64> {
     s.wasmtime_serve
+        .filter(|w| w.rps > 0.0)
+        .map(|w| s.harness.rps / w.rps)
+}
+
+fn ratio_vs_wagi(s: &Scenario) -> Option<f64> {
+    s.wagi
         .filter(|w| w.rps > 0.0)
         .map(|w| s.harness.rps / w.rps)
 }
@@ -148,6 +156,24 @@ pub fn markdown(r: &Results) -> String {
             }
         }
     }
+    let with_wagi: Vec<&Scenario> = r.scenarios.iter().filter(|s| s.wagi.is_some()).collect();
+    if !with_wagi.is_empty() {
+        o.push_str("\n### Modules: our harness vs WAGI 0.8 (`--wagi`), same module, same run\n\n| scenario | concurrency | harness req/s | p50 | p99 | WAGI req/s | p50 | p99 | harness / WAGI | harness CPU | WAGI CPU |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        for s in with_wagi {
+            if let Some(w) = &s.wagi {
+                o.push_str(&format!(
+                    "| {} | {} | {} | {} | {:.1}x | {:.1} µs | {:.1} µs |\n",
+                    s.label(),
+                    s.concurrency,
+                    load_cells(&s.harness),
+                    load_cells(w),
+                    ratio_vs_wagi(s).unwrap_or(0.0),
+                    s.harness.cpu_us,
+                    w.cpu_us
+                ));
+            }
+        }
+    }
     o.push_str("\n### CPU time and page faults per request (the server process's user + system CPU and minor faults over the load run / requests)\n\nThese are the figures to compare between runs: they hardly move when other work shares the machine, where req/s does. A page fault is a page touched for the first time since it was mapped or reset: for the harness, mostly the guest's fresh memory.\n\n| scenario | concurrency | harness CPU | faults | native hyper CPU | wasmtime serve CPU | faults |\n|---|---:|---:|---:|---:|---:|---:|\n");
     let cpu = |l: Option<&Load>| match l {
         Some(l) if l.cpu_us > 0.0 => format!("{:.1} µs", l.cpu_us),
@@ -190,12 +216,13 @@ pub fn markdown(r: &Results) -> String {
         mib_from_kib(r.rss_component_kib)
     ));
     o.push_str("\n### Targets and the article's figures\n\n| what | article | target | measured | |\n|---|---:|---:|---:|---|\n");
-    let hello32 = r
-        .scenarios
-        .iter()
-        .find(|s| s.name == "hello" && !s.component && s.concurrency == 32)
-        .and_then(ratio)
-        .unwrap_or(0.0);
+    let hello_at = |c: u32| {
+        r.scenarios
+            .iter()
+            .find(|s| s.name == "hello" && !s.component && s.concurrency == c)
+    };
+    let hello16 = hello_at(16).and_then(ratio).unwrap_or(0.0);
+    let hello32 = hello_at(32).and_then(ratio).unwrap_or(0.0);
     let vs_serve = min_vs_wasmtime_serve(r).unwrap_or(0.0);
     let blob_opt = optimised(r, "blob-write").unwrap_or(u64::MAX);
     let warm = median(r.warm_ms.clone());
@@ -213,6 +240,13 @@ pub fn markdown(r: &Results) -> String {
             format!("≤ {BLOB_INST_US} µs"),
             format!("{:.1} µs", r.inst_blob.p50_us),
             r.inst_blob.p50_us <= BLOB_INST_US,
+        ),
+        (
+            "hello req/s vs native, c=16",
+            "–".to_string(),
+            format!("≥ {:.0}%", HELLO_RATIO * 100.0),
+            format!("{:.0}%", hello16 * 100.0),
+            hello16 >= HELLO_RATIO,
         ),
         (
             "hello req/s vs native, c=32",
@@ -243,6 +277,22 @@ pub fn markdown(r: &Results) -> String {
             vs_serve >= VS_WASMTIME_SERVE,
         ),
     ];
+    let mut rows = rows.to_vec();
+    for c in [16, 32] {
+        if let Some(x) = hello_at(c).and_then(ratio_vs_wagi) {
+            rows.push((
+                if c == 16 {
+                    "hello req/s vs WAGI 0.8, c=16"
+                } else {
+                    "hello req/s vs WAGI 0.8, c=32"
+                },
+                "–".to_string(),
+                format!("≥ {VS_WAGI:.0}x"),
+                format!("{x:.1}x"),
+                x >= VS_WAGI,
+            ));
+        }
+    }
     for (what, article, target, measured, ok) in rows {
         o.push_str(&format!(
             "| {what} | {article} | {target} | {measured} | {} |\n",
@@ -382,6 +432,11 @@ pub fn json(r: &Results, unix_time: u64) -> Json {
                                 "ratio_vs_wasmtime_serve",
                                 ratio_vs_wasmtime(s).map(Json::Num).unwrap_or(Json::Null),
                             ),
+                            ("wagi", s.wagi.as_ref().map(load_json).unwrap_or(Json::Null)),
+                            (
+                                "ratio_vs_wagi",
+                                ratio_vs_wagi(s).map(Json::Num).unwrap_or(Json::Null),
+                            ),
                         ])
                     })
                     .collect(),
@@ -460,6 +515,7 @@ mod tests {
             harness: load(harness),
             native: native.map(load),
             wasmtime_serve: wasmtime.map(load),
+            wagi: None,
         };
         Results {
             plan: Plan {
@@ -548,5 +604,22 @@ mod tests {
         assert!(json.contains("\"guest_cpu_us_per_request\": 210"), "{json}");
         assert!(md.contains("| ≥ 1.0x | 0.50x | missed |"), "{md}");
         assert_eq!(min_vs_wasmtime_serve(&results()), Some(0.5));
+        assert!(!md.contains("WAGI"), "no WAGI rows without --wagi: {md}");
+    }
+
+    #[test]
+    fn wagi_rows_and_targets_appear_when_wagi_was_measured() {
+        let mut r = results();
+        r.scenarios[0].wagi = Some(load(500.0));
+        let md = markdown(&r);
+        assert!(md.contains("our harness vs WAGI 0.8"), "{md}");
+        // hello module at c=32: 3000 vs 500 req/s.
+        assert!(md.contains("| 6.0x | 40.0 µs | 40.0 µs |"), "{md}");
+        assert!(
+            md.contains("| hello req/s vs WAGI 0.8, c=32 | – | ≥ 5x | 6.0x | met |"),
+            "{md}"
+        );
+        let json = json(&r, 1).pretty();
+        assert!(json.contains("\"ratio_vs_wagi\": 6"), "{json}");
     }
 }
