@@ -4,14 +4,13 @@
 mod body;
 mod idle;
 pub(crate) mod ops;
+mod response;
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use bytes::Bytes;
-use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
@@ -23,9 +22,11 @@ use crate::{Error, Result};
 
 pub(crate) use body::{declared_length, read_body, BodyError};
 use idle::{Activity, Tracked};
+pub(crate) use response::{Body, StreamError};
 
-/// Response type of every emulator.
-pub(crate) type Resp = http::Response<Full<Bytes>>;
+/// Response type of every emulator: bytes in hand ([`Body::Full`]) except for Get Blob, which
+/// streams ([`Body::Stream`]).
+pub(crate) type Resp = http::Response<Body>;
 
 /// Connections answered 503 (then closed) while `max_connections` are in use; past these,
 /// new connections are closed at once.

@@ -367,10 +367,27 @@ fn property_headers(
     with_metadata(b, &rec.metadata)
 }
 
+/// Azure computes `x-ms-range-get-content-md5` only for ranges of at most 4 MiB.
+pub(crate) const MAX_RANGE_MD5_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Get Blob and Get Blob Properties. The record and the bytes come from one store snapshot, so a
+/// Put Blob, Put Block List or Delete Blob committed while the body streams changes nothing it
+/// sends. The body is streamed part by part (see [`content::stream`]); only the MD5 of a range
+/// (at most 4 MiB) needs the range's bytes in hand first.
 pub(crate) async fn get_blob(ctx: Ctx) -> BlobResult<Resp> {
     ctx.grant.require("r")?;
     reject_lease(&ctx)?;
-    let rec = require(&ctx).await?;
+    let snapshot = (ctx.svc.store)
+        .snapshot(&[Table::Blobs, Table::BlobData])
+        .await?;
+    let key = ctx.blob_key();
+    let rec: BlobRecord = match snapshot.get(Table::Blobs, &key).await? {
+        Some(bytes) => from_json(&bytes)?,
+        None => {
+            containers::require(&ctx).await?;
+            return Err(BlobError::blob_not_found());
+        }
+    };
     let head = ctx.method == http::Method::HEAD;
     if check_read(&ctx.headers, &rec.etag, rec.last_modified)? == ReadOutcome::NotModified {
         return finish(
@@ -390,32 +407,43 @@ pub(crate) async fn get_blob(ctx: Ctx) -> BlobResult<Resp> {
         }
         return finish(b, Bytes::new());
     }
-    let r = range(&ctx.headers, rec.size)?;
-    let store = &ctx.svc.store;
-    let mut b;
-    let body = match r {
-        Some((start, end)) => {
-            let data = content::read_range(store, &ctx.blob_key(), &rec, start, end).await?;
-            b = property_headers(response(StatusCode::PARTIAL_CONTENT), &rec, &ctx)
-                .header("content-range", format!("bytes {start}-{end}/{}", rec.size));
+    let (mut b, start, end) = match range(&ctx.headers, rec.size)? {
+        Some((start, last)) => {
+            let mut b = property_headers(response(StatusCode::PARTIAL_CONTENT), &rec, &ctx).header(
+                "content-range",
+                format!("bytes {start}-{last}/{}", rec.size),
+            );
             if let Some(m) = &rec.content_md5 {
                 b = b.header("x-ms-blob-content-md5", m.as_str());
             }
             if ctx.header("x-ms-range-get-content-md5") == Some("true") {
-                b = b.header("content-md5", md5_b64(&data));
+                let len = last - start + 1;
+                if len > MAX_RANGE_MD5_BYTES {
+                    return Err(BlobError::new(
+                        StatusCode::BAD_REQUEST,
+                        "OutOfRangeInput",
+                        format!("One of the request inputs is out of range: x-ms-range-get-content-md5 needs a range of at most {MAX_RANGE_MD5_BYTES} bytes (4 MiB), this one has {len}."),
+                    ));
+                }
+                let data = content::read_range(&snapshot, &key, &rec, start, last + 1).await?;
+                b = b
+                    .header("content-md5", md5_b64(&data))
+                    .header("content-length", data.len().to_string());
+                return finish(b, Bytes::from(data));
             }
-            Bytes::from(data)
+            (b, start, last + 1)
         }
         None => {
-            b = property_headers(response(StatusCode::OK), &rec, &ctx);
+            let mut b = property_headers(response(StatusCode::OK), &rec, &ctx);
             if let Some(m) = &rec.content_md5 {
                 b = b.header("content-md5", m.as_str());
             }
-            Bytes::from(content::read_all(store, &ctx.blob_key(), &rec).await?)
+            (b, 0, rec.size)
         }
     };
-    b = b.header("content-length", body.len().to_string());
-    finish(b, body)
+    b = b.header("content-length", (end - start).to_string());
+    b.body(content::stream(snapshot, key, &rec, start, end))
+        .map_err(BlobError::internal)
 }
 
 pub(crate) async fn get_metadata(ctx: Ctx) -> BlobResult<Resp> {

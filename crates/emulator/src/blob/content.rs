@@ -6,11 +6,18 @@
 //! A blob record lists its [`Part`]s in blob order; the staged-block table holds a small
 //! [`StagedBlock`] pointer per block id.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use bytes::Bytes;
+use hyper::body::{Frame, SizeHint};
 use serde::{Deserialize, Serialize};
 
 use super::error::{BlobError, BlobResult};
 use super::model::{from_json, to_json, BlobRecord};
-use crate::store::{Op, StoreHandle, Table};
+use crate::server::{Body, StreamError};
+use crate::store::{Op, SnapshotHandle, Table};
 
 /// Put Blob stores its body in parts of at most this many bytes (4 MiB, the block size the
 /// SDKs use), so ranged reads of a large single-shot upload stay cheap.
@@ -118,53 +125,172 @@ pub(crate) fn delete_all_ops(blob_key: &str) -> Vec<Op> {
     ]
 }
 
-/// Reads bytes `start..=end` of `rec` (clamped to its size), loading only the parts the range
-/// overlaps.
+/// One run of bytes to send: `from..to` of the part stored under `key`.
+struct Piece {
+    key: String,
+    from: usize,
+    to: usize,
+}
+
+/// The pieces of bytes `start..end` of a blob, in order: only the parts the range overlaps.
+struct Pieces {
+    blob_key: String,
+    parts: std::vec::IntoIter<Part>,
+    /// Blob offset of the next part of `parts`.
+    offset: u64,
+    start: u64,
+    end: u64,
+}
+
+impl Pieces {
+    fn new(blob_key: String, rec: &BlobRecord, start: u64, end: u64) -> Self {
+        Self {
+            blob_key,
+            parts: parts_of(rec).into_iter(),
+            offset: 0,
+            start,
+            end: end.min(rec.size),
+        }
+    }
+}
+
+impl Iterator for Pieces {
+    type Item = Piece;
+
+    fn next(&mut self) -> Option<Piece> {
+        while self.offset < self.end {
+            let part = self.parts.next()?;
+            let (part_start, part_end) = (self.offset, self.offset.saturating_add(part.size));
+            self.offset = part_end;
+            if part_end <= self.start || part_end == part_start {
+                continue;
+            }
+            return Some(Piece {
+                key: part_key(&self.blob_key, &part),
+                from: (self.start.max(part_start) - part_start) as usize,
+                to: (self.end.min(part_end) - part_start) as usize,
+            });
+        }
+        None
+    }
+}
+
+/// Loads one part and keeps the piece of it that is sent (the slice shares the part's buffer).
+async fn load(snapshot: &SnapshotHandle, piece: &Piece) -> BlobResult<Bytes> {
+    let bytes = snapshot
+        .get(Table::BlobData, &piece.key)
+        .await?
+        .ok_or_else(|| BlobError::internal("a part of the blob is missing from the store"))?;
+    if bytes.len() < piece.to {
+        return Err(BlobError::internal(
+            "a part of the blob is shorter than its record says",
+        ));
+    }
+    Ok(Bytes::from(bytes).slice(piece.from..piece.to))
+}
+
+/// Reads bytes `start..end` (end exclusive, clamped to the blob's size) of `rec` into memory,
+/// loading only the parts the range overlaps. For small ranges only (the MD5 of a range):
+/// Get Blob streams with [`stream`].
 pub(crate) async fn read_range(
-    store: &StoreHandle,
+    snapshot: &SnapshotHandle,
     blob_key: &str,
     rec: &BlobRecord,
     start: u64,
     end: u64,
 ) -> BlobResult<Vec<u8>> {
-    let end_excl = end.saturating_add(1).min(rec.size);
-    let mut out = Vec::with_capacity(usize::try_from(end_excl.saturating_sub(start)).unwrap_or(0));
-    let mut offset = 0u64;
-    for part in parts_of(rec) {
-        let (part_start, part_end) = (offset, offset.saturating_add(part.size));
-        offset = part_end;
-        if part_end <= start || part_start >= end_excl {
-            continue;
-        }
-        let bytes = store
-            .get(Table::BlobData, &part_key(blob_key, &part))
-            .await?
-            .ok_or_else(|| BlobError::internal("a part of the blob is missing from the store"))?;
-        let from = (start.max(part_start) - part_start) as usize;
-        let to = (end_excl.min(part_end) - part_start) as usize;
-        let slice = bytes.get(from..to).ok_or_else(|| {
-            BlobError::internal("a part of the blob is shorter than its record says")
-        })?;
-        out.extend_from_slice(slice);
+    let mut out = Vec::with_capacity(usize::try_from(end.saturating_sub(start)).unwrap_or(0));
+    for piece in Pieces::new(blob_key.to_string(), rec, start, end) {
+        out.extend_from_slice(&load(snapshot, &piece).await?);
     }
     Ok(out)
 }
 
-/// All bytes of `rec`.
-pub(crate) async fn read_all(
-    store: &StoreHandle,
-    blob_key: &str,
+/// A response body of bytes `start..end` (end exclusive, clamped to the blob's size) of `rec`:
+/// one frame per part overlapped, each loaded from `snapshot` only when hyper asks for the next
+/// frame, that is once the previous ones are written. A download holds about one part, whatever
+/// the blob's size. A part that cannot be read ends the body with an error, so the client sees a
+/// truncated body, never wrong bytes.
+pub(crate) fn stream(
+    snapshot: SnapshotHandle,
+    blob_key: String,
     rec: &BlobRecord,
-) -> BlobResult<Vec<u8>> {
-    if rec.size == 0 {
-        return Ok(Vec::new());
+    start: u64,
+    end: u64,
+) -> Body {
+    let end = end.min(rec.size);
+    if start >= end {
+        return Body::default();
     }
-    read_range(store, blob_key, rec, 0, rec.size - 1).await
+    Body::stream(PartStream {
+        snapshot,
+        pieces: Pieces::new(blob_key, rec, start, end),
+        remaining: end - start,
+        loading: None,
+    })
+}
+
+type Loading = Pin<Box<dyn Future<Output = BlobResult<Bytes>> + Send>>;
+
+/// The body [`stream`] returns.
+struct PartStream {
+    snapshot: SnapshotHandle,
+    pieces: Pieces,
+    /// Bytes not yet produced.
+    remaining: u64,
+    /// The part being loaded.
+    loading: Option<Loading>,
+}
+
+impl hyper::body::Body for PartStream {
+    type Data = Bytes;
+    type Error = StreamError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, StreamError>>> {
+        let this = &mut *self;
+        if this.loading.is_none() {
+            let Some(piece) = this.pieces.next() else {
+                return Poll::Ready(None);
+            };
+            let snapshot = this.snapshot.clone();
+            this.loading = Some(Box::pin(async move { load(&snapshot, &piece).await }));
+        }
+        let Some(loading) = this.loading.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let loaded = ready!(loading.as_mut().poll(cx));
+        this.loading = None;
+        match loaded {
+            Ok(bytes) => {
+                this.remaining = this.remaining.saturating_sub(bytes.len() as u64);
+                Poll::Ready(Some(Ok(Frame::data(bytes))))
+            }
+            Err(e) => {
+                tracing::warn!(code = e.code, message = %e.message, "Get Blob stream ended early");
+                // Nothing more is sent: hyper closes the connection.
+                this.pieces.offset = this.pieces.end;
+                this.remaining = 0;
+                Poll::Ready(Some(Err(std::io::Error::other(e.message).into())))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.remaining == 0 && self.loading.is_none()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.remaining)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::StoreHandle;
 
     fn record(parts: Vec<Part>) -> BlobRecord {
         BlobRecord {
@@ -186,8 +312,8 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_range_reads_only_the_parts_it_overlaps() {
+    /// A store holding bytes 0..10 in parts of 4 and 6 bytes, and the blob's record.
+    async fn two_parts() -> (StoreHandle, BlobRecord) {
         let store = StoreHandle::memory();
         let body: Vec<u8> = (0..10u8).collect();
         let (mut parts, ops) = store_whole("a/c/b", &body[..4]);
@@ -197,26 +323,81 @@ mod tests {
             .commit(ops.into_iter().chain(ops2).collect())
             .await
             .unwrap();
-        let rec = record(parts.clone());
+        (store, record(parts))
+    }
+
+    async fn snapshot(store: &StoreHandle) -> SnapshotHandle {
+        store.snapshot(&[Table::BlobData]).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_range_reads_only_the_parts_it_overlaps() {
+        let (store, rec) = two_parts().await;
+        let snap = snapshot(&store).await;
         assert_eq!(
-            read_range(&store, "a/c/b", &rec, 2, 6).await.unwrap(),
+            read_range(&snap, "a/c/b", &rec, 2, 7).await.unwrap(),
             [2, 3, 4, 5, 6]
         );
-        assert_eq!(read_all(&store, "a/c/b", &rec).await.unwrap(), body);
         // With the first part gone, a range inside the second one still reads.
         store
             .commit(vec![Op::Delete {
                 table: Table::BlobData,
-                key: part_key("a/c/b", &parts[0]),
+                key: part_key("a/c/b", &rec.parts[0]),
             }])
             .await
             .unwrap();
+        let snap = snapshot(&store).await;
         assert_eq!(
-            read_range(&store, "a/c/b", &rec, 5, 99).await.unwrap(),
+            read_range(&snap, "a/c/b", &rec, 5, 99).await.unwrap(),
             [5, 6, 7, 8, 9]
         );
-        let err = read_range(&store, "a/c/b", &rec, 0, 1).await.unwrap_err();
+        let err = read_range(&snap, "a/c/b", &rec, 0, 2).await.unwrap_err();
         assert!(format!("{err:?}").contains("missing"), "{err:?}");
+    }
+
+    /// The data frames of `body`, or the error that ended it (after the frames before it).
+    async fn frames(mut body: Body) -> (Vec<Vec<u8>>, Option<String>) {
+        use http_body_util::BodyExt;
+        let mut out = Vec::new();
+        while let Some(frame) = body.frame().await {
+            match frame {
+                Ok(f) => out.push(f.into_data().unwrap().to_vec()),
+                Err(e) => return (out, Some(e.to_string())),
+            }
+        }
+        (out, None)
+    }
+
+    #[tokio::test]
+    async fn a_stream_sends_one_frame_per_part_it_overlaps() {
+        use hyper::body::Body as _;
+        let (store, rec) = two_parts().await;
+        let body = stream(snapshot(&store).await, "a/c/b".into(), &rec, 2, 8);
+        assert_eq!(body.size_hint().exact(), Some(6));
+        assert_eq!(
+            frames(body).await,
+            (vec![vec![2, 3], vec![4, 5, 6, 7]], None)
+        );
+        let whole = stream(snapshot(&store).await, "a/c/b".into(), &rec, 0, 10);
+        assert_eq!(frames(whole).await.0.concat(), (0..10).collect::<Vec<u8>>());
+        let empty = stream(snapshot(&store).await, "a/c/b".into(), &rec, 10, 10);
+        assert!(empty.is_end_stream());
+    }
+
+    #[tokio::test]
+    async fn a_stream_whose_part_is_gone_ends_with_an_error_not_other_bytes() {
+        let (store, rec) = two_parts().await;
+        store
+            .commit(vec![Op::Delete {
+                table: Table::BlobData,
+                key: part_key("a/c/b", &rec.parts[1]),
+            }])
+            .await
+            .unwrap();
+        let body = stream(snapshot(&store).await, "a/c/b".into(), &rec, 0, 10);
+        let (sent, err) = frames(body).await;
+        assert_eq!(sent, [vec![0, 1, 2, 3]]);
+        assert!(err.is_some_and(|e| e.contains("missing")));
     }
 
     #[test]

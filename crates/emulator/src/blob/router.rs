@@ -6,14 +6,13 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, StatusCode};
-use http_body_util::Full;
 use hyper::body::Incoming;
 
 use super::auth::{authenticate, AuthInput, Grant};
 use super::error::{BlobError, BlobResult};
 use super::operation::{run, select};
 use super::{BlobService, DEFAULT_VERSION};
-use crate::server::{declared_length, http_date_now, read_body, BodyError, Resp};
+use crate::server::{declared_length, http_date_now, read_body, Body, BodyError, Resp};
 
 /// One parsed, authenticated request.
 pub(crate) struct Ctx {
@@ -105,8 +104,8 @@ pub(crate) fn error_response(e: &BlobError, is_head: bool) -> Resp {
     for (n, v) in &e.headers {
         b = b.header(*n, v.as_str());
     }
-    b.body(Full::new(Bytes::from(body)))
-        .unwrap_or_else(|_| http::Response::new(Full::new(Bytes::new())))
+    b.body(Body::full(Bytes::from(body)))
+        .unwrap_or_else(|_| http::Response::new(Body::default()))
 }
 
 /// The 503 for connections past `blob.limits.max_connections`.
@@ -286,7 +285,7 @@ pub(crate) fn response(status: StatusCode) -> http::response::Builder {
 
 /// Finish a response builder with a body.
 pub(crate) fn finish(b: http::response::Builder, body: Bytes) -> BlobResult<Resp> {
-    b.body(Full::new(body)).map_err(BlobError::internal)
+    b.body(Body::full(body)).map_err(BlobError::internal)
 }
 
 /// The `x-ms-meta-*` headers of a request (lower-case names without the prefix).

@@ -11,7 +11,6 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{Method, StatusCode};
-use http_body_util::Full;
 use hyper::body::Incoming;
 use serde::Deserialize;
 use serde_json::json;
@@ -20,7 +19,7 @@ use super::auth::{verify_key, verify_sas_token};
 use super::schema::{parse_batch, schema_of};
 use super::Core;
 use crate::config::{DeliverySchema, SubscriptionConfig};
-use crate::server::{http_date_now, read_body, BodyError, Resp};
+use crate::server::{http_date_now, read_body, Body, BodyError, Resp};
 use crate::util::ct_eq;
 
 /// Header carrying `eventgrid.admin_key`.
@@ -50,8 +49,8 @@ fn json_response(status: StatusCode, body: String) -> Resp {
     http::Response::builder()
         .status(status)
         .header("content-type", "application/json; charset=utf-8")
-        .body(Full::new(Bytes::from(body)))
-        .unwrap_or_else(|_| http::Response::new(Full::new(Bytes::new())))
+        .body(Body::full(Bytes::from(body)))
+        .unwrap_or_else(|_| http::Response::new(Body::default()))
 }
 
 /// The 503 for connections past `eventgrid.limits.max_connections`.

@@ -7,10 +7,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode};
-use http_body_util::Full;
 
 use super::{IdentityConfig, TrustedIssuer};
-use crate::server::Resp;
+use crate::server::{Body, Resp};
 use crate::util::ct_eq;
 
 /// The only API version the endpoint answers (the one `azure_identity` sends to App Service).
@@ -25,7 +24,7 @@ pub(crate) struct Endpoint {
 }
 
 fn json(status: StatusCode, body: serde_json::Value) -> Resp {
-    let mut resp = http::Response::new(Full::new(Bytes::from(body.to_string())));
+    let mut resp = http::Response::new(Body::full(Bytes::from(body.to_string())));
     *resp.status_mut() = status;
     resp.headers_mut().insert(
         http::header::CONTENT_TYPE,

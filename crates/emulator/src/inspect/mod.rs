@@ -196,6 +196,10 @@ impl Inspector {
     /// A blob's content as the Blob emulator's Get Blob answers it (status, headers, streamed
     /// body), for a download link; `Ok(None)` when the Blob emulator is off or has no such
     /// account. The request is signed here: the key and signature never reach the caller.
+    /// The body streams: the emulator loads a part (4 MiB for Put Blob, a block for Put Block
+    /// List) only when the caller has taken the ones before, so a download of any size holds
+    /// about two parts; a caller that stops reading holds the connection until the Blob
+    /// emulator's `idle_timeout_ms` closes it.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> emulator::Result<()> {

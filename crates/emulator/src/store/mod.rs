@@ -4,7 +4,9 @@
 //! The emulators keep all their state as `(table, key) -> bytes`. Every mutation is a list of
 //! [`Op`]s committed atomically by [`Store::commit`], so the service logic is the same for both
 //! back-ends and a multi-step change (say, committing a block list and dropping the staged
-//! blocks) is all-or-nothing.
+//! blocks) is all-or-nothing. A [`Snapshot`] reads tables as they were when it was taken, so a
+//! long read (a Get Blob streaming a large blob part by part) sees one consistent state while
+//! writes go on.
 
 mod memory;
 mod redb_store;
@@ -132,6 +134,50 @@ pub trait Store: Send + Sync + 'static {
     }
     /// Apply all `ops` atomically and durably (for a persistent store, on disk before returning).
     fn commit(&self, ops: Vec<Op>) -> Result<()>;
+    /// A consistent read-only view of `tables` as they are now: commits made later do not change
+    /// what it reads. Reading a table not listed is an error. While a snapshot lives, the store
+    /// keeps what it sees: redb does not reuse the pages of its read transaction, the memory
+    /// store keeps the listed tables' values (a commit to one of those tables then copies that
+    /// table's keys, never its values).
+    ///
+    /// ```
+    /// use emulator::store::{MemoryStore, Op, Store, Table};
+    /// let s = MemoryStore::new();
+    /// let put = |v: u8| Op::Put { table: Table::BlobData, key: "k".into(), value: vec![v] };
+    /// s.commit(vec![put(1)]).unwrap();
+    /// let snap = s.snapshot(&[Table::BlobData]).unwrap();
+    /// s.commit(vec![put(2)]).unwrap();
+    /// assert_eq!(snap.get(Table::BlobData, "k").unwrap(), Some(vec![1]), "as it was");
+    /// assert_eq!(s.get(Table::BlobData, "k").unwrap(), Some(vec![2]));
+    /// assert!(snap.get(Table::Blobs, "k").is_err(), "not a table of the snapshot");
+    /// ```
+    fn snapshot(&self, tables: &[Table]) -> Result<Box<dyn Snapshot>>;
+}
+
+/// A consistent read-only view of some tables of a [`Store`], as they were when
+/// [`Store::snapshot`] took it.
+///
+/// ```
+/// use emulator::store::{Op, RedbStore, Snapshot, Store, Table};
+/// let dir = tempfile::tempdir().unwrap();
+/// let s = RedbStore::open_dir(dir.path()).unwrap();
+/// s.commit(vec![Op::Put { table: Table::Blobs, key: "b".into(), value: b"old".to_vec() }]).unwrap();
+/// let snap: Box<dyn Snapshot> = s.snapshot(&[Table::Blobs]).unwrap();
+/// s.commit(vec![Op::Delete { table: Table::Blobs, key: "b".into() }]).unwrap();
+/// assert_eq!(snap.get(Table::Blobs, "b").unwrap(), Some(b"old".to_vec()));
+/// assert_eq!(s.get(Table::Blobs, "b").unwrap(), None);
+/// ```
+pub trait Snapshot: Send + Sync + 'static {
+    /// Read one value as it was when the snapshot was taken.
+    fn get(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>>;
+}
+
+/// The error of reading a table a snapshot was not taken of.
+fn not_in_snapshot(table: Table) -> Error {
+    Error::Store(format!(
+        "table `{}` is not part of this snapshot",
+        table.name()
+    ))
 }
 
 /// Async access to a [`Store`]: calls run on tokio's blocking pool so disk I/O never stalls
@@ -270,5 +316,70 @@ impl StoreHandle {
             return Ok(());
         }
         self.blocking(move |s| s.commit(ops)).await
+    }
+
+    /// See [`Store::snapshot`]; the snapshot's reads run on the blocking pool too.
+    ///
+    /// ```
+    /// use emulator::store::{Op, StoreHandle, Table};
+    /// # #[tokio::main] async fn main() -> emulator::Result<()> {
+    /// let s = StoreHandle::memory();
+    /// s.commit(vec![Op::Put { table: Table::BlobData, key: "p".into(), value: vec![1; 4] }]).await?;
+    /// let snap = s.snapshot(&[Table::BlobData]).await?;
+    /// s.commit(vec![Op::Delete { table: Table::BlobData, key: "p".into() }]).await?;
+    /// assert_eq!(snap.get(Table::BlobData, "p").await?, Some(vec![1; 4]));
+    /// assert_eq!(s.get(Table::BlobData, "p").await?, None);
+    /// # Ok(()) }
+    /// ```
+    pub async fn snapshot(&self, tables: &[Table]) -> Result<SnapshotHandle> {
+        let tables = tables.to_vec();
+        let snap = self.blocking(move |s| s.snapshot(&tables)).await?;
+        Ok(SnapshotHandle(Arc::from(snap)))
+    }
+}
+
+/// Async access to a [`Snapshot`] (from [`StoreHandle::snapshot`]); clones share it, and the
+/// store keeps what it sees until the last clone is dropped.
+///
+/// ```
+/// use emulator::store::{Op, StoreHandle, Table};
+/// # #[tokio::main] async fn main() -> emulator::Result<()> {
+/// let s = StoreHandle::memory();
+/// let put = |v: &[u8]| Op::Put { table: Table::Blobs, key: "b".into(), value: v.to_vec() };
+/// s.commit(vec![put(b"v1")]).await?;
+/// let snap = s.snapshot(&[Table::Blobs]).await?;
+/// let same = snap.clone();
+/// s.commit(vec![put(b"v2")]).await?;
+/// drop(snap);
+/// assert_eq!(same.get(Table::Blobs, "b").await?, Some(b"v1".to_vec()));
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct SnapshotHandle(Arc<dyn Snapshot>);
+
+impl std::fmt::Debug for SnapshotHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SnapshotHandle")
+    }
+}
+
+impl SnapshotHandle {
+    /// See [`Snapshot::get`].
+    ///
+    /// ```
+    /// use emulator::store::{StoreHandle, Table};
+    /// # #[tokio::main] async fn main() -> emulator::Result<()> {
+    /// let snap = StoreHandle::memory().snapshot(&[Table::Blobs]).await?;
+    /// assert_eq!(snap.get(Table::Blobs, "nope").await?, None);
+    /// let err = snap.get(Table::Containers, "a/c").await.unwrap_err();
+    /// assert!(err.to_string().contains("not part of this snapshot"), "{err}");
+    /// # Ok(()) }
+    /// ```
+    pub async fn get(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>> {
+        let snap = self.0.clone();
+        let key = key.to_owned();
+        tokio::task::spawn_blocking(move || snap.get(table, &key))
+            .await
+            .map_err(|e| Error::Store(format!("store task failed: {e}")))?
     }
 }

@@ -2,9 +2,9 @@
 
 use std::path::Path;
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition};
 
-use super::{Op, Store, Table};
+use super::{not_in_snapshot, Op, Snapshot, Store, Table};
 use crate::{Error, Result};
 
 fn def(table: Table) -> TableDefinition<'static, &'static str, &'static [u8]> {
@@ -138,5 +138,29 @@ impl Store for RedbStore {
         }
         // Default durability is Immediate: the commit is fsynced before we acknowledge.
         tx.commit().map_err(store_err)
+    }
+
+    fn snapshot(&self, tables: &[Table]) -> Result<Box<dyn Snapshot>> {
+        Ok(Box::new(RedbSnapshot {
+            tx: self.db.begin_read().map_err(store_err)?,
+            tables: tables.to_vec(),
+        }))
+    }
+}
+
+/// A redb read transaction: it sees the last commit before it began, and redb does not reuse
+/// the pages it reads until it is dropped.
+struct RedbSnapshot {
+    tx: ReadTransaction,
+    tables: Vec<Table>,
+}
+
+impl Snapshot for RedbSnapshot {
+    fn get(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>> {
+        if !self.tables.contains(&table) {
+            return Err(not_in_snapshot(table));
+        }
+        let t = self.tx.open_table(def(table)).map_err(store_err)?;
+        Ok(t.get(key).map_err(store_err)?.map(|v| v.value().to_vec()))
     }
 }

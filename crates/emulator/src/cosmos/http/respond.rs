@@ -5,14 +5,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode};
-use http_body_util::Full;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::cosmos::api_error::ApiError;
 
 /// The body type of every response.
-pub(crate) type Body = Full<Bytes>;
+pub(crate) use crate::server::Body;
 
 static ACTIVITY: AtomicU64 = AtomicU64::new(0);
 
@@ -107,7 +106,7 @@ pub(crate) fn finish(reply: Reply) -> Response<Body> {
         Some(v) => Bytes::from(serde_json::to_vec(v).unwrap_or_default()),
         None => Bytes::new(),
     };
-    let mut resp = Response::new(Full::new(body));
+    let mut resp = Response::new(Body::full(body));
     *resp.status_mut() = reply.status;
     let h = resp.headers_mut();
     let mut put = |name: &'static str, value: &str| {
