@@ -42,6 +42,10 @@ impl MemoryStore {
 }
 
 impl Store for MemoryStore {
+    fn in_memory(&self) -> bool {
+        true
+    }
+
     fn get(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>> {
         Ok(self
             .lock()?
