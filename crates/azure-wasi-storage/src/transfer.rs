@@ -152,10 +152,24 @@ pub(crate) async fn upload<R: Read>(
     })
 }
 
-/// Reads until `size` bytes or the end of input.
+/// Bytes read before a whole block's buffer is set aside.
+const FIRST_READ: usize = 64 * 1024;
+
+/// Reads until `size` bytes or the end of input. A small body (the usual upload of a handler)
+/// costs a small buffer: the first [`FIRST_READ`] bytes are read into one, and room for the
+/// whole block is made only when more follows. A guest's memory never shrinks, so a block-sized
+/// buffer for a 1 KiB body would grow every instance by 4 MiB.
 fn read_block<R: Read>(reader: &mut R, size: usize) -> std::io::Result<Vec<u8>> {
-    let mut buf = Vec::with_capacity(size.min(DEFAULT_BLOCK_SIZE));
-    reader.by_ref().take(size as u64).read_to_end(&mut buf)?;
+    let first = size.min(FIRST_READ);
+    let mut buf = Vec::with_capacity(first);
+    reader.by_ref().take(first as u64).read_to_end(&mut buf)?;
+    if buf.len() == first && size > first {
+        buf.reserve_exact(size.min(DEFAULT_BLOCK_SIZE) - first);
+        reader
+            .by_ref()
+            .take((size - first) as u64)
+            .read_to_end(&mut buf)?;
+    }
     Ok(buf)
 }
 
@@ -288,5 +302,34 @@ impl BlobDownload {
     /// ```
     pub async fn collect(self) -> Result<Bytes> {
         Ok(self.body.collect().await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_small_body_gets_a_small_buffer_and_a_large_one_whole_blocks() {
+        let small = read_block(&mut &[7u8; 1024][..], DEFAULT_BLOCK_SIZE).unwrap();
+        assert_eq!(small, vec![7u8; 1024]);
+        assert!(small.capacity() <= FIRST_READ, "{}", small.capacity());
+
+        let data: Vec<u8> = (0..300 * 1024).map(|i| (i % 251) as u8).collect();
+        let mut reader = &data[..];
+        let block = 128 * 1024;
+        let a = read_block(&mut reader, block).unwrap();
+        let b = read_block(&mut reader, block).unwrap();
+        let c = read_block(&mut reader, block).unwrap();
+        assert_eq!((a.len(), b.len(), c.len()), (block, block, 44 * 1024));
+        assert_eq!(a.capacity(), block, "one allocation of the block's size");
+        assert_eq!([a, b, c].concat(), data, "every byte, in order");
+        assert!(read_block(&mut reader, block).unwrap().is_empty());
+
+        // A body of exactly the first read's size, and blocks smaller than it.
+        let exact = read_block(&mut &data[..FIRST_READ], DEFAULT_BLOCK_SIZE).unwrap();
+        assert_eq!(exact.len(), FIRST_READ);
+        let tiny = read_block(&mut &data[..10], 4).unwrap();
+        assert_eq!(tiny, data[..4]);
     }
 }
