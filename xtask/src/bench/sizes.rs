@@ -1,11 +1,12 @@
-//! Sizes: modules as built, after `wasm-opt -Oz`, and that gzipped; components as built (wasm-opt
-//! cannot read components) and gzipped.
+//! Sizes: modules as built, after `wasm-opt -Oz`, and that gzipped; components as built and
+//! gzipped, and after `wasm-opt -Oz` (through `jco opt`, which runs it on each core module
+//! inside) and gzipped.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::build::{build_for, ensure_targets, optimise, SAMPLES};
+use crate::build::{build_for, ensure_targets, optimise, optimise_component, SAMPLES};
 
 /// One sample module's sizes in bytes.
 #[derive(Debug, Clone)]
@@ -16,12 +17,18 @@ pub struct Size {
     pub gzip: u64,
 }
 
-/// One sample component's sizes in bytes (as built: opt-level z with LTO).
+/// One sample component's sizes in bytes.
 #[derive(Debug, Clone)]
 pub struct ComponentSize {
     pub sample: String,
+    /// As built (opt-level z with LTO).
     pub built: u64,
+    /// `gzip -9` of the component as built.
     pub gzip: u64,
+    /// After `jco opt` with `wasm-opt -Oz`.
+    pub optimised: u64,
+    /// `gzip -9` of the optimised component.
+    pub optimised_gzip: u64,
 }
 
 /// Builds every sample for `target` (release profile for wasm) into `target_dir`; returns the
@@ -39,16 +46,31 @@ pub fn find_wasm_opt() -> Result<(PathBuf, String), String> {
     Ok((tool, v))
 }
 
-/// Measures every sample component in `dir`.
-pub fn measure_components(dir: &Path) -> Result<Vec<ComponentSize>, String> {
+/// Optimises every sample component of `dir` into `out_dir` with `jco` driving `wasm_opt`
+/// (skipped when the output is newer than the input; every output is checked to be a
+/// component) and measures the four sizes.
+pub fn measure_components(
+    jco: &Path,
+    wasm_opt: &Path,
+    dir: &Path,
+    out_dir: &Path,
+) -> Result<Vec<ComponentSize>, String> {
     SAMPLES
         .iter()
         .map(|name| {
-            let p = dir.join(format!("{name}.wasm"));
+            let input = dir.join(format!("{name}.wasm"));
+            let output = out_dir.join(format!("{name}.wasm"));
+            if is_newer(&output, &input) {
+                crate::build::check_component(&output)?;
+            } else {
+                optimise_component(jco, wasm_opt, &input, &output)?;
+            }
             Ok(ComponentSize {
                 sample: name.to_string(),
-                built: len(&p)?,
-                gzip: gzip_len(&p)?,
+                built: len(&input)?,
+                gzip: gzip_len(&input)?,
+                optimised: len(&output)?,
+                optimised_gzip: gzip_len(&output)?,
             })
         })
         .collect()
