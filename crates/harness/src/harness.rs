@@ -502,9 +502,10 @@ impl Harness {
         crate::observe::finish(tracker, response, timings)
     }
 
-    /// Runs WAGI module `index` on its own task: the outcome is the response head with the
-    /// body streaming as the guest writes it, or, when the guest stopped before its header
-    /// block was complete, how it stopped. The timings end at the head.
+    /// Runs WAGI module `index`: the outcome is the response head with the body streaming as
+    /// the guest writes it (a guest that ended first: the whole body, with its length), or,
+    /// when the guest stopped before its header block was complete, how it stopped. The
+    /// timings end at the head.
     async fn run_module(
         &self,
         index: usize,
@@ -524,7 +525,7 @@ impl Harness {
         let harness = self.clone();
         let run_clock = clock.clone();
         let calls = crate::observe::current_calls();
-        let task = tokio::spawn(crate::observe::scoped(calls, async move {
+        let guest = crate::observe::scoped(calls, async move {
             let hops = admission.outgoing_hops;
             let (outcome, timings, stderr) = match harness.inner.modules.get(index) {
                 Some(PreparedModule::Wagi(m)) => {
@@ -542,92 +543,85 @@ impl Harness {
             log_guest_stderr(&route, &stderr);
             // Closes the body only after the log lines are written.
             (stdout.finish(outcome), timings)
-        }));
-        let mut task = GuestTask(Some(task));
-        match output.head.await {
-            Ok(Ok(head)) => {
+        });
+        // The guest runs on this task until its head is ready or it ends (a small handler
+        // ends first: no task to spawn, no timer). Only a guest still running after its head
+        // moves to a task of its own, to write the body while the client reads it; dropping
+        // `guest` before that (the client went away) stops it and frees its instance.
+        let mut guest: GuestRun = Box::pin(guest);
+        let mut head = output.head;
+        let first = tokio::select! {
+            biased;
+            ended = &mut guest => First::Ended(ended),
+            head = &mut head => First::Head(head),
+        };
+        let (head, ended) = match first {
+            First::Ended(ended) => (head.try_recv().ok(), ended),
+            First::Head(Ok(Ok(ready))) => {
                 // A guest that stops at once after its headers (a trap, an exit code) still
                 // gets the answer for how it stopped, as when nothing was sent.
                 let grace = tokio::time::sleep(HEAD_GRACE);
                 tokio::select! {
                     biased;
-                    ended = task.join() => match ended {
-                        Ok((OutputEnd::Streamed(Some(failure)) | OutputEnd::Headless(failure), timings)) => {
-                            return (failure, timings)
-                        }
-                        Ok((OutputEnd::Streamed(None), _)) => {
-                            // The guest is done and all it wrote is waiting: send it with its
-                            // length, head and body in one write.
-                            if let Some(whole) = output.body.take_finished(&faults) {
-                                let length = http::HeaderValue::from(whole.len());
-                                let mut response = head.map(|()| full(whole));
-                                response
-                                    .headers_mut()
-                                    .insert(http::header::CONTENT_LENGTH, length);
-                                return (Outcome::Streaming(response), clock.timings());
-                            }
-                        }
-                        Err(e) => {
-                            return (
-                                Outcome::Failed(format!("the module's task failed: {e}")),
-                                clock.timings(),
-                            )
-                        }
-                    },
-                    () = grace => task.detach(),
+                    ended = &mut guest => (Some(Ok(ready)), ended),
+                    () = grace => {
+                        tokio::spawn(guest);
+                        let body = output.body.cut_if_request_fails(faults);
+                        let response = ready.map(|()| body.boxed_unsync());
+                        return (Outcome::Streaming(response), clock.timings());
+                    }
+                }
+            }
+            First::Head(Ok(Err(reason))) => {
+                // The guest runs on (its output is dropped) until it ends or times out.
+                tokio::spawn(guest);
+                return (Outcome::Invalid(reason), clock.timings());
+            }
+            // The guest stopped before its header block was complete.
+            First::Head(Err(_)) => (None, guest.await),
+        };
+        match (head, ended) {
+            (_, (OutputEnd::Streamed(Some(failure)) | OutputEnd::Headless(failure), timings)) => {
+                (failure, timings)
+            }
+            (Some(Ok(head)), (OutputEnd::Streamed(None), _)) => {
+                // The guest is done and all it wrote is waiting: send it with its length, head
+                // and body in one write.
+                if let Some(whole) = output.body.take_finished(&faults) {
+                    let length = http::HeaderValue::from(whole.len());
+                    let mut response = head.map(|()| full(whole));
+                    response
+                        .headers_mut()
+                        .insert(http::header::CONTENT_LENGTH, length);
+                    return (Outcome::Streaming(response), clock.timings());
                 }
                 let body = output.body.cut_if_request_fails(faults);
                 let response = head.map(|()| body.boxed_unsync());
                 (Outcome::Streaming(response), clock.timings())
             }
-            Ok(Err(reason)) => {
-                task.detach();
-                (Outcome::Invalid(reason), clock.timings())
-            }
-            Err(_) => match task.join().await {
-                Ok((OutputEnd::Headless(outcome), timings)) => (outcome, timings),
-                Ok((OutputEnd::Streamed(_), timings)) => (
-                    Outcome::Failed("the module's response head was lost".into()),
-                    timings,
-                ),
-                Err(e) => (
-                    Outcome::Failed(format!("the module's task failed: {e}")),
-                    clock.timings(),
-                ),
-            },
+            (Some(Err(reason)), _) => (Outcome::Invalid(reason), clock.timings()),
+            (None, (OutputEnd::Streamed(None), timings)) => (
+                Outcome::Failed("the module's response head was lost".into()),
+                timings,
+            ),
         }
     }
+}
+
+/// A WAGI module's run: how its output ended, and its timings.
+type GuestRun = std::pin::Pin<Box<dyn std::future::Future<Output = (OutputEnd, Timings)> + Send>>;
+
+/// What happened first while a module ran: it ended, or its response head was ready (or
+/// found invalid, or never came).
+enum First {
+    Ended((OutputEnd, Timings)),
+    Head(Result<crate::cgi_stream::Head, tokio::sync::oneshot::error::RecvError>),
 }
 
 /// How long the response head is held once it is ready, for the guest to end: a guest that
 /// fails right after its headers is answered for its failure (500, 503) rather than with a
 /// cut response. The body waits in its bounded channel meanwhile.
 pub(crate) const HEAD_GRACE: Duration = Duration::from_millis(25);
-
-/// A guest's task, aborted when dropped unless detached (once the response head is out, the
-/// guest runs on to write the body; `request_timeout` still bounds it).
-struct GuestTask<T>(Option<tokio::task::JoinHandle<T>>);
-
-impl<T> GuestTask<T> {
-    fn detach(&mut self) {
-        self.0 = None;
-    }
-
-    async fn join(&mut self) -> Result<T, String> {
-        match self.0.as_mut() {
-            Some(handle) => handle.await.map_err(|e| e.to_string()),
-            None => Err("the task was detached".into()),
-        }
-    }
-}
-
-impl<T> Drop for GuestTask<T> {
-    fn drop(&mut self) {
-        if let Some(handle) = self.0.take() {
-            handle.abort();
-        }
-    }
-}
 
 /// The 413 for a request body over `limit` bytes.
 pub(crate) fn too_large(limit: u64) -> Response<Bytes> {

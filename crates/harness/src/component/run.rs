@@ -1,7 +1,9 @@
 //! Running one request in a fresh instance of a pre-instantiated component.
 //!
-//! The guest's `handle` runs on its own task; this side waits for the response head on the
-//! `response-outparam`, then hands the client a body that streams as the guest writes it
+//! The guest's `handle` runs on the request's own task until it sets its response head on the
+//! `response-outparam` or returns (a guest that returns first never needs a task of its own);
+//! one still running then moves to its own task, and the client gets a body that streams as
+//! the guest writes it
 //! ([`ResponseStream`]: capped at `max_response_bytes`, and cut if the guest fails). The
 //! request body reaches the guest as it arrives. The request's wall-clock limit covers
 //! instantiation, the head and the whole body.
@@ -89,7 +91,7 @@ impl ComponentModule {
         (outcome, clock.timings())
     }
 
-    /// Sets up the store and the request, and spawns the guest's `handle` call.
+    /// Sets up the store and the request, and the guest's `handle` call (not started yet).
     fn start(
         &self,
         arrival: Arrival,
@@ -121,8 +123,8 @@ impl ComponentModule {
         let out = http
             .new_response_outparam(tx)
             .map_err(|e| format!("cannot pass the response-outparam to the component: {e}"))?;
-        let task = tokio::spawn(call(self.pre.clone(), store, req, out, clock.clone()));
-        Ok((Task(task), rx))
+        let call = call(self.pre.clone(), store, req, out, clock.clone());
+        Ok((Task::Here(Box::pin(call)), rx))
     }
 }
 
@@ -184,26 +186,59 @@ fn ended(e: wasmtime::Error) -> GuestEnd {
     }
 }
 
-/// The guest's task; aborted (and its store and instance slot freed) when dropped.
-struct Task(JoinHandle<GuestEnd>);
+/// The guest's `handle` call: polled on the request's own task until its response head, then,
+/// if it is still running, on a task of its own while its body streams. Dropped, it stops (its
+/// store and instance slot are freed).
+enum Task {
+    Here(Pin<Box<dyn Future<Output = GuestEnd> + Send>>),
+    Spawned(Aborting),
+}
+
+/// A spawned guest call, aborted when dropped.
+struct Aborting(JoinHandle<GuestEnd>);
+
+impl Drop for Aborting {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
 
 impl Task {
+    /// The same call, running on a task of its own from now on.
+    fn spawned(self) -> Self {
+        match self {
+            Task::Here(call) => Task::Spawned(Aborting(tokio::spawn(call))),
+            spawned => spawned,
+        }
+    }
+
+    /// Polls the call (here, or its task) until it ends.
+    fn poll_end(&mut self, cx: &mut Context<'_>) -> Poll<GuestEnd> {
+        match self {
+            Task::Here(call) => call.as_mut().poll(cx),
+            Task::Spawned(handle) => Pin::new(&mut handle.0).poll(cx).map(|joined| {
+                joined.unwrap_or_else(|e| {
+                    GuestEnd::Stopped(Outcome::Failed(format!("the guest's task failed: {e}")))
+                })
+            }),
+        }
+    }
+
     /// Waits for the guest to end, until `deadline`.
     async fn end(&mut self, deadline: Instant) -> GuestEnd {
-        match tokio::time::timeout_at(deadline.into(), &mut self.0).await {
+        let ended = std::future::poll_fn(|cx| self.poll_end(cx));
+        match tokio::time::timeout_at(deadline.into(), ended).await {
             Err(_) => GuestEnd::Stopped(Outcome::TimedOut),
-            Ok(Ok(end)) => end,
-            Ok(Err(e)) => {
-                GuestEnd::Stopped(Outcome::Failed(format!("the guest's task failed: {e}")))
-            }
+            Ok(end) => end,
         }
     }
 }
 
-impl Drop for Task {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
+/// What happened first while the guest ran here: it ended, or its response head was set (or
+/// the outparam was dropped unset).
+enum First {
+    Ended(GuestEnd),
+    Head(Result<Head, oneshot::error::RecvError>),
 }
 
 /// What is left to do when the guest has ended: log its stderr and give back its admission.
@@ -223,33 +258,47 @@ impl Drop for RunEnd {
     }
 }
 
-/// Waits for the response head; the outcome is the response with its body streaming, or how
-/// the guest ended without one.
+/// Runs the guest until its response head; the outcome is the response with its body
+/// streaming, or how the guest ended without one.
 async fn wait(
     mut task: Task,
-    head: oneshot::Receiver<Head>,
+    mut head: oneshot::Receiver<Head>,
     limits: &Limits,
     deadline: Instant,
     end: RunEnd,
 ) -> Outcome {
-    let head = match tokio::time::timeout_at(deadline.into(), head).await {
-        Err(_) => return Outcome::TimedOut,
-        // The outparam was dropped unset: the guest ended (or never started).
-        Ok(Err(_)) => {
-            return match task.end(deadline).await {
-                GuestEnd::Returned => Outcome::Invalid(
-                    "the handler returned without setting a response (response-outparam.set)"
-                        .to_string(),
-                ),
-                GuestEnd::Stopped(outcome) => outcome,
-            }
+    let first = tokio::time::timeout_at(deadline.into(), async {
+        tokio::select! {
+            biased;
+            ended = std::future::poll_fn(|cx| task.poll_end(cx)) => First::Ended(ended),
+            head = &mut head => First::Head(head),
         }
-        Ok(Ok(head)) => head,
+    })
+    .await;
+    let unset = |ended: GuestEnd| match ended {
+        GuestEnd::Returned => Outcome::Invalid(
+            "the handler returned without setting a response (response-outparam.set)".to_string(),
+        ),
+        GuestEnd::Stopped(outcome) => outcome,
+    };
+    let (head, ended) = match first {
+        Err(_) => return Outcome::TimedOut,
+        Ok(First::Ended(ended)) => match head.try_recv() {
+            Ok(head) => (head, Some(ended)),
+            Err(_) => return unset(ended),
+        },
+        Ok(First::Head(Ok(head))) => (head, None),
+        // The outparam was dropped unset: the guest ended (or never started).
+        Ok(First::Head(Err(_))) => return unset(task.end(deadline).await),
     };
     let response = match head {
         Ok(response) => response,
         Err(code) => {
-            if let GuestEnd::Stopped(outcome) = task.end(deadline).await {
+            let ended = match ended {
+                Some(ended) => ended,
+                None => task.end(deadline).await,
+            };
+            if let GuestEnd::Stopped(outcome) = ended {
                 return outcome;
             }
             return Outcome::Invalid(format!("the handler answered with error {code:?}"));
@@ -258,14 +307,20 @@ async fn wait(
     // A guest that stops at once after setting its response (a trap) still gets the answer for
     // how it stopped, as when no response was set; its body waits in wasi:http's bounded
     // buffer meanwhile.
-    let grace = tokio::time::sleep(HEAD_GRACE);
-    let task = tokio::select! {
-        biased;
-        end = task.end(deadline) => match end {
-            GuestEnd::Stopped(outcome) => return outcome,
-            GuestEnd::Returned => None,
-        },
-        () = grace => Some(task),
+    let task = match ended {
+        Some(GuestEnd::Stopped(outcome)) => return outcome,
+        Some(GuestEnd::Returned) => None,
+        None => {
+            let grace = tokio::time::sleep(HEAD_GRACE);
+            tokio::select! {
+                biased;
+                end = task.end(deadline) => match end {
+                    GuestEnd::Stopped(outcome) => return outcome,
+                    GuestEnd::Returned => None,
+                },
+                () = grace => Some(task.spawned()),
+            }
+        }
     };
     let (parts, body) = response.into_parts();
     let stream = ResponseStream {
@@ -366,10 +421,9 @@ impl Body for ResponseStream {
                 Phase::Ending(failure) => {
                     let stopped = match this.task.as_mut() {
                         None => None,
-                        Some(task) => match Pin::new(&mut task.0).poll(cx) {
-                            Poll::Ready(Ok(GuestEnd::Returned)) => None,
-                            Poll::Ready(Ok(GuestEnd::Stopped(outcome))) => Some(outcome.describe()),
-                            Poll::Ready(Err(e)) => Some(format!("the guest's task failed: {e}")),
+                        Some(task) => match task.poll_end(cx) {
+                            Poll::Ready(GuestEnd::Returned) => None,
+                            Poll::Ready(GuestEnd::Stopped(outcome)) => Some(outcome.describe()),
                             Poll::Pending => {
                                 if this.deadline.as_mut().poll(cx).is_ready() {
                                     Some(
