@@ -62,13 +62,20 @@ pub(crate) struct Timings {
 }
 
 impl Timings {
-    /// The `server-timing` header value.
+    /// The `server-timing` header value: milliseconds with three decimals (whole
+    /// microseconds, formatted as integers: this is on every response).
     pub(crate) fn header(&self) -> String {
-        format!(
-            "instantiate;dur={:.3}, run;dur={:.3}",
-            self.instantiate.as_secs_f64() * 1e3,
-            self.run.as_secs_f64() * 1e3
-        )
+        use std::fmt::Write as _;
+        let mut out = String::with_capacity(48);
+        for (i, (name, d)) in [("instantiate", self.instantiate), ("run", self.run)]
+            .into_iter()
+            .enumerate()
+        {
+            let us = d.as_micros();
+            let sep = if i == 0 { "" } else { ", " };
+            let _ = write!(out, "{sep}{name};dur={}.{:03}", us / 1000, us % 1000);
+        }
+        out
     }
 }
 
@@ -188,4 +195,22 @@ pub(crate) fn no_route(path: &str) -> Response<Bytes> {
         StatusCode::NOT_FOUND,
         &format!("no route matches {path}; add a [[module]] with this route"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_header_gives_milliseconds_with_three_decimals() {
+        let t = Timings {
+            instantiate: Duration::from_nanos(4_600),
+            run: Duration::from_micros(12_345_678),
+        };
+        assert_eq!(t.header(), "instantiate;dur=0.004, run;dur=12345.678");
+        assert_eq!(
+            Timings::default().header(),
+            "instantiate;dur=0.000, run;dur=0.000"
+        );
+    }
 }
