@@ -198,10 +198,13 @@ pub fn run(args: &[String]) -> Result<(), String> {
         wagi_toml: &read(&sample.join("wagi.toml"))?,
         main_rs: &read(&sample.join("src/main.rs"))?,
         readme: &read(&sample.join("README.md")).unwrap_or_default(),
+        cargo_config: &read(&root.join(".cargo/config.toml")).unwrap_or_default(),
         dir: &dir,
     })?;
-    std::fs::create_dir_all(dir.join("src"))
-        .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    for sub in ["src", ".cargo"] {
+        std::fs::create_dir_all(dir.join(sub))
+            .map_err(|e| format!("cannot create {}: {e}", dir.join(sub).display()))?;
+    }
     for (rel, text) in &files {
         let p = dir.join(rel);
         std::fs::write(&p, text).map_err(|e| format!("cannot write {}: {e}", p.display()))?;
@@ -282,6 +285,8 @@ pub struct Inputs<'a> {
     pub wagi_toml: &'a str,
     pub main_rs: &'a str,
     pub readme: &'a str,
+    /// The workspace's `.cargo/config.toml`, whose guest target settings the crate gets too.
+    pub cargo_config: &'a str,
     /// Where the crate goes (absolute), for the README's commands.
     pub dir: &'a Path,
 }
@@ -310,7 +315,31 @@ pub fn render(i: &Inputs) -> Result<Vec<(&'static str, String)>, String> {
         ("wagi.toml", wagi_toml(i.name, i.sample, &wagi)),
         ("README.md", readme(i, &wagi)),
         (".gitignore", "/target\n".to_string()),
+        (".cargo/config.toml", guest_targets(i.cargo_config)),
     ])
+}
+
+/// The `[target.wasm32-*]` tables of the workspace's `.cargo/config.toml` (the guests' link
+/// settings, such as their initial memory), so a crate made from a sample builds as it does.
+fn guest_targets(cargo_config: &str) -> String {
+    let mut out = String::from(
+        "# The guest settings of azure-wasi's .cargo/config.toml (its README, \"Performance\").\n",
+    );
+    let mut keep = false;
+    for line in cargo_config.lines() {
+        let t = line.trim();
+        if t.starts_with('[') {
+            keep = t.starts_with("[target.wasm32-");
+            if keep {
+                out.push('\n');
+            }
+        }
+        if keep && !t.is_empty() && !t.starts_with('#') {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -907,6 +936,7 @@ STORAGE_MASTER_KEY = "Eby8+/=="
             wagi_toml: WAGI,
             main_rs: "fn main() {}\n",
             readme: README,
+            cargo_config: "[alias]\nxtask = \"run\"\n\n# why\n[target.wasm32-wasip1]\nrustflags = [\"-C\", \"link-arg=--initial-memory=2097152\"]\n",
             dir: Path::new("/home/me/my-app"),
         }
     }
@@ -1076,6 +1106,12 @@ STORAGE_MASTER_KEY = "Eby8+/=="
             assert!(readme.contains(s), "{s:?} in {readme}");
         }
         assert!(!readme.contains("cargo xtask build"), "{readme}");
+        let config = file(&files, ".cargo/config.toml");
+        assert!(
+            config.contains("\n[target.wasm32-wasip1]\nrustflags = [\"-C\", \"link-arg=--initial-memory=2097152\"]\n"),
+            "{config}"
+        );
+        assert!(!config.contains("xtask"), "only the guest tables: {config}");
         assert!(
             !readme.contains("-p blob-write"),
             "the sample's own Build and run section is not copied: {readme}"
@@ -1118,6 +1154,7 @@ STORAGE_MASTER_KEY = "Eby8+/=="
         let root = root();
         let read = |p: PathBuf| std::fs::read_to_string(p).unwrap();
         let workspace_toml = read(root.join("Cargo.toml"));
+        let cargo_config = read(root.join(".cargo/config.toml"));
         for sample in SAMPLES {
             let dir = root.join("samples").join(sample);
             let (sample_toml, wagi_toml, main_rs, readme) = (
@@ -1136,9 +1173,16 @@ STORAGE_MASTER_KEY = "Eby8+/=="
                 wagi_toml: &wagi_toml,
                 main_rs: &main_rs,
                 readme: &readme,
+                cargo_config: &cargo_config,
                 dir: Path::new("/tmp/x"),
             })
             .unwrap_or_else(|e| panic!("{sample}: {e}"));
+            let config = file(&files, ".cargo/config.toml");
+            assert!(
+                config.contains("[target.wasm32-wasip1]")
+                    && config.contains("[target.wasm32-wasip2]"),
+                "{sample}: the workspace's guest settings: {config}"
+            );
             let toml = file(&files, "Cargo.toml");
             assert!(!toml.contains("workspace = true"), "{sample}: {toml}");
             assert!(toml.contains("azure-wasi = { path = "), "{sample}: {toml}");
