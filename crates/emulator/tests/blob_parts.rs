@@ -6,31 +6,10 @@ mod common;
 
 use common::*;
 use emulator::store::{StoreHandle, Table};
-use emulator::BlobConfig;
 use http::{Method, StatusCode};
 
 async fn start(store: StoreHandle) -> (emulator::blob::BlobEmulator, String) {
-    let blob = emulator::blob::BlobEmulator::start(
-        BlobConfig {
-            port: 0,
-            events: None,
-            ..Default::default()
-        },
-        store,
-        None,
-    )
-    .await
-    .expect("start blob emulator");
-    let container = format!("{}/parts", blob.account_url(ACCOUNT));
-    let r = signed(
-        Method::PUT,
-        &format!("{container}?restype=container"),
-        &[],
-        "",
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
-    (blob, container)
+    blob_with_container(store, "parts").await
 }
 
 /// Total bytes stored in table `BlobData` under the blob `name` of the test container.

@@ -12,7 +12,6 @@ use std::time::Duration;
 use base64::Engine;
 use common::*;
 use emulator::store::{MemoryStore, Op, RedbStore, Snapshot, Store, StoreHandle, Table};
-use emulator::BlobConfig;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use md5::Digest;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -91,26 +90,7 @@ impl Fixture {
             inner,
             loaded: loaded.clone(),
         }));
-        let blob = emulator::blob::BlobEmulator::start(
-            BlobConfig {
-                port: 0,
-                events: None,
-                ..Default::default()
-            },
-            store.clone(),
-            None,
-        )
-        .await
-        .expect("start blob emulator");
-        let container = format!("{}/stream", blob.account_url(ACCOUNT));
-        let r = signed(
-            Method::PUT,
-            &format!("{container}?restype=container"),
-            &[],
-            "",
-        )
-        .await;
-        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        let (blob, container) = blob_with_container(store.clone(), "stream").await;
         Self {
             blob,
             store,

@@ -92,24 +92,14 @@ pub fn start_harness(
     log: &Path,
 ) -> Result<(Proc, Duration), String> {
     let addr = format!("127.0.0.1:{}", free_port()?);
-    let log_file =
-        std::fs::File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
-    let started = Instant::now();
-    let child = Command::new(bin)
-        .args(["serve", "--config"])
+    let mut cmd = Command::new(bin);
+    cmd.args(["serve", "--config"])
         .arg(config)
         .args(["--listen", &addr])
-        .args(extra_args)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log_file)
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
-    let proc = Proc { child, addr };
-    wait_ready(
-        proc,
-        started,
+        .args(extra_args);
+    start_listening(
+        cmd,
+        addr,
         probe,
         log,
         "the harness",
@@ -128,8 +118,6 @@ pub fn start_wasmtime_serve(
     log: &Path,
 ) -> Result<(Proc, Duration), String> {
     let addr = format!("127.0.0.1:{}", free_port()?);
-    let log_file =
-        std::fs::File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
     let mut cmd = Command::new(bin);
     cmd.args([
         "serve",
@@ -143,18 +131,10 @@ pub fn start_wasmtime_serve(
     for (k, v) in env {
         cmd.arg("--env").arg(format!("{k}={v}"));
     }
-    let started = Instant::now();
-    let child = cmd
-        .arg(component)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log_file)
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
-    let proc = Proc { child, addr };
-    wait_ready(
-        proc,
-        started,
+    cmd.arg(component);
+    start_listening(
+        cmd,
+        addr,
         probe,
         log,
         "wasmtime serve",
@@ -171,21 +151,34 @@ pub fn start_wagi(
     log: &Path,
 ) -> Result<(Proc, Duration), String> {
     let addr = format!("127.0.0.1:{}", free_port()?);
+    let mut cmd = Command::new(bin);
+    cmd.arg("--config")
+        .arg(modules_toml)
+        .args(["--listen", &addr]);
+    start_listening(cmd, addr, probe, log, "WAGI", Duration::from_millis(2))
+}
+
+/// Spawns `cmd` (a server that will listen on `addr`), its stderr to `log` and `RUST_LOG=warn`,
+/// and waits for `GET probe` to answer 200 (see [`wait_ready`]).
+fn start_listening(
+    mut cmd: Command,
+    addr: String,
+    probe: &str,
+    log: &Path,
+    who: &str,
+    poll: Duration,
+) -> Result<(Proc, Duration), String> {
     let log_file =
         std::fs::File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
     let started = Instant::now();
-    let child = Command::new(bin)
-        .arg("--config")
-        .arg(modules_toml)
-        .args(["--listen", &addr])
+    let child = cmd
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log_file)
         .spawn()
-        .map_err(|e| format!("cannot start WAGI {}: {e}", bin.display()))?;
-    let proc = Proc { child, addr };
-    wait_ready(proc, started, probe, log, "WAGI", Duration::from_millis(2))
+        .map_err(|e| format!("cannot start {who} ({:?}): {e}", cmd.get_program()))?;
+    wait_ready(Proc { child, addr }, started, probe, log, who, poll)
 }
 
 /// Polls `GET probe` on `proc` every `poll` until it answers 200 (returning the time since

@@ -111,17 +111,40 @@ pub async fn signed_with(
 }
 
 pub async fn blob_emulator() -> emulator::blob::BlobEmulator {
+    blob_emulator_on(emulator::store::StoreHandle::memory()).await
+}
+
+/// A Blob emulator (no events) on `store`.
+pub async fn blob_emulator_on(store: emulator::store::StoreHandle) -> emulator::blob::BlobEmulator {
     emulator::blob::BlobEmulator::start(
         emulator::BlobConfig {
             port: 0,
             events: None,
             ..Default::default()
         },
-        emulator::store::StoreHandle::memory(),
+        store,
         None,
     )
     .await
     .expect("start blob emulator")
+}
+
+/// A Blob emulator on `store` with container `name` created; returns it and the container's URL.
+pub async fn blob_with_container(
+    store: emulator::store::StoreHandle,
+    name: &str,
+) -> (emulator::blob::BlobEmulator, String) {
+    let blob = blob_emulator_on(store).await;
+    let container = format!("{}/{name}", blob.account_url(ACCOUNT));
+    let r = signed(
+        Method::PUT,
+        &format!("{container}?restype=container"),
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    (blob, container)
 }
 
 /// One request the webhook received.
