@@ -936,7 +936,7 @@ STORAGE_MASTER_KEY = "Eby8+/=="
             wagi_toml: WAGI,
             main_rs: "fn main() {}\n",
             readme: README,
-            cargo_config: "[alias]\nxtask = \"run\"\n\n# why\n[target.wasm32-wasip1]\nrustflags = [\"-C\", \"link-arg=--initial-memory=2097152\"]\n",
+            cargo_config: "[alias]\nxtask = \"run\"\n\n# why\n[target.wasm32-wasip1]\nrustflags = [\"-C\", \"link-arg=--initial-heap=1048576\"]\n",
             dir: Path::new("/home/me/my-app"),
         }
     }
@@ -1108,7 +1108,7 @@ STORAGE_MASTER_KEY = "Eby8+/=="
         assert!(!readme.contains("cargo xtask build"), "{readme}");
         let config = file(&files, ".cargo/config.toml");
         assert!(
-            config.contains("\n[target.wasm32-wasip1]\nrustflags = [\"-C\", \"link-arg=--initial-memory=2097152\"]\n"),
+            config.contains("\n[target.wasm32-wasip1]\nrustflags = [\"-C\", \"link-arg=--initial-heap=1048576\"]\n"),
             "{config}"
         );
         assert!(!config.contains("xtask"), "only the guest tables: {config}");

@@ -163,13 +163,27 @@ fn read_block<R: Read>(reader: &mut R, size: usize) -> std::io::Result<Vec<u8>> 
     let first = size.min(FIRST_READ);
     let mut buf = Vec::with_capacity(first);
     reader.by_ref().take(first as u64).read_to_end(&mut buf)?;
-    if buf.len() == first && size > first {
-        buf.reserve_exact(size.min(DEFAULT_BLOCK_SIZE) - first);
-        reader
-            .by_ref()
-            .take((size - first) as u64)
-            .read_to_end(&mut buf)?;
+    if buf.len() < first || size == first {
+        return Ok(buf);
     }
+    // A body of exactly the first read's size must not set a block aside either: look for one
+    // more byte first.
+    let mut next = [0u8; 1];
+    let n = loop {
+        match reader.read(&mut next) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            other => break other?,
+        }
+    };
+    if n == 0 {
+        return Ok(buf);
+    }
+    buf.reserve_exact(size.min(DEFAULT_BLOCK_SIZE) - first);
+    buf.push(next[0]);
+    reader
+        .by_ref()
+        .take((size - first - 1) as u64)
+        .read_to_end(&mut buf)?;
     Ok(buf)
 }
 
@@ -328,7 +342,10 @@ mod tests {
 
         // A body of exactly the first read's size, and blocks smaller than it.
         let exact = read_block(&mut &data[..FIRST_READ], DEFAULT_BLOCK_SIZE).unwrap();
-        assert_eq!(exact.len(), FIRST_READ);
+        assert_eq!(exact, data[..FIRST_READ]);
+        assert_eq!(exact.capacity(), FIRST_READ, "no block set aside for it");
+        let one_more = read_block(&mut &data[..FIRST_READ + 1], DEFAULT_BLOCK_SIZE).unwrap();
+        assert_eq!(one_more, data[..FIRST_READ + 1]);
         let tiny = read_block(&mut &data[..10], 4).unwrap();
         assert_eq!(tiny, data[..4]);
     }

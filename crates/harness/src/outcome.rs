@@ -62,8 +62,8 @@ pub(crate) struct Timings {
 }
 
 impl Timings {
-    /// The `server-timing` header value: milliseconds with three decimals (whole
-    /// microseconds, formatted as integers: this is on every response).
+    /// The `server-timing` header value: milliseconds with three decimals (microseconds
+    /// rounded and formatted as integers: this is on every response).
     pub(crate) fn header(&self) -> String {
         use std::fmt::Write as _;
         let mut out = String::with_capacity(48);
@@ -71,7 +71,7 @@ impl Timings {
             .into_iter()
             .enumerate()
         {
-            let us = d.as_micros();
+            let us = (d.as_nanos() + 500) / 1000;
             let sep = if i == 0 { "" } else { ", " };
             let _ = write!(out, "{sep}{name};dur={}.{:03}", us / 1000, us % 1000);
         }
@@ -207,7 +207,7 @@ mod tests {
             instantiate: Duration::from_nanos(4_600),
             run: Duration::from_micros(12_345_678),
         };
-        assert_eq!(t.header(), "instantiate;dur=0.004, run;dur=12345.678");
+        assert_eq!(t.header(), "instantiate;dur=0.005, run;dur=12345.678");
         assert_eq!(
             Timings::default().header(),
             "instantiate;dur=0.000, run;dur=0.000"

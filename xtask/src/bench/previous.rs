@@ -135,6 +135,9 @@ pub fn compare(previous: &[Figure], now: &[Figure]) -> String {
         };
         let change = if p.value != 0.0 {
             (f.value - p.value) / p.value
+        } else if f.value != 0.0 {
+            // From nothing to something: shown as a doubling, so it is marked.
+            f.value.signum()
         } else {
             0.0
         };
@@ -209,6 +212,8 @@ mod tests {
         assert!(table.contains("| +2.9% |  |"), "{table}");
         assert!(!table.contains("new figure"), "{table}");
         assert!(compare(&[], &now).contains("No previous run"));
+        let from_zero = compare(&[fig("faults", 0.0, false)], &[fig("faults", 2.0, false)]);
+        assert!(from_zero.contains("| +100.0% | worse |"), "{from_zero}");
         assert!(read(Path::new("/nonexistent/x.figures")).is_empty());
     }
 }

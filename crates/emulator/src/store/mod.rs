@@ -154,8 +154,9 @@ pub trait Store: Send + Sync + 'static {
     fn snapshot(&self, tables: &[Table]) -> Result<Box<dyn Snapshot>>;
 
     /// Whether every call only touches memory (no disk, no lock held across I/O): then
-    /// [`StoreHandle`] calls it on the request's own task instead of tokio's blocking pool,
-    /// which saves a thread hand-off per call. The default, `false`, is the safe answer.
+    /// [`StoreHandle`] makes the calls that copy no blob bytes on the request's own task
+    /// instead of tokio's blocking pool, which saves a thread hand-off per call. The default,
+    /// `false`, is the safe answer.
     ///
     /// ```
     /// use emulator::store::{MemoryStore, Store};
@@ -249,12 +250,15 @@ impl StoreHandle {
         Ok(Self(Arc::new(RedbStore::open_dir(dir)?)))
     }
 
-    async fn blocking<T, F>(&self, f: F) -> Result<T>
+    /// Runs `f` on tokio's blocking pool, or on this task when the store only touches memory
+    /// and the call is `small` (no blob bytes to copy: a part can be hundreds of MiB, and
+    /// copying it must not hold up the other requests of this worker).
+    async fn blocking<T, F>(&self, small: bool, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&dyn Store) -> Result<T> + Send + 'static,
     {
-        if self.0.in_memory() {
+        if small && self.0.in_memory() {
             return f(self.0.as_ref());
         }
         let store = self.0.clone();
@@ -276,7 +280,8 @@ impl StoreHandle {
     /// ```
     pub async fn get(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>> {
         let key = key.to_owned();
-        self.blocking(move |s| s.get(table, &key)).await
+        self.blocking(table != Table::BlobData, move |s| s.get(table, &key))
+            .await
     }
 
     /// See [`Store::scan_prefix`].
@@ -293,7 +298,10 @@ impl StoreHandle {
     /// ```
     pub async fn scan_prefix(&self, table: Table, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
         let prefix = prefix.to_owned();
-        self.blocking(move |s| s.scan_prefix(table, &prefix)).await
+        self.blocking(table != Table::BlobData, move |s| {
+            s.scan_prefix(table, &prefix)
+        })
+        .await
     }
 
     /// See [`Store::count_prefix`].
@@ -309,7 +317,8 @@ impl StoreHandle {
     /// ```
     pub async fn count_prefix(&self, table: Table, prefix: &str) -> Result<usize> {
         let prefix = prefix.to_owned();
-        self.blocking(move |s| s.count_prefix(table, &prefix)).await
+        self.blocking(true, move |s| s.count_prefix(table, &prefix))
+            .await
     }
 
     /// See [`Store::commit`].
@@ -330,7 +339,11 @@ impl StoreHandle {
         if ops.is_empty() {
             return Ok(());
         }
-        self.blocking(move |s| s.commit(ops)).await
+        let small = ops.iter().all(|op| match op {
+            Op::Put { value, .. } => value.len() <= INLINE_VALUE_BYTES,
+            _ => true,
+        });
+        self.blocking(small, move |s| s.commit(ops)).await
     }
 
     /// See [`Store::snapshot`]; the snapshot's reads run on the blocking pool too.
@@ -348,10 +361,13 @@ impl StoreHandle {
     /// ```
     pub async fn snapshot(&self, tables: &[Table]) -> Result<SnapshotHandle> {
         let tables = tables.to_vec();
-        let snap = self.blocking(move |s| s.snapshot(&tables)).await?;
+        let snap = self.blocking(true, move |s| s.snapshot(&tables)).await?;
         Ok(SnapshotHandle(Arc::from(snap), self.0.in_memory()))
     }
 }
+
+/// Largest value a commit may write on the request's own task (memory store only).
+const INLINE_VALUE_BYTES: usize = 64 * 1024;
 
 /// Async access to a [`Snapshot`] (from [`StoreHandle::snapshot`]); clones share it, and the
 /// store keeps what it sees until the last clone is dropped.
@@ -391,8 +407,8 @@ impl SnapshotHandle {
     /// # Ok(()) }
     /// ```
     pub async fn get(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>> {
-        if self.1 {
-            // A snapshot of a store that only touches memory.
+        if self.1 && table != Table::BlobData {
+            // A snapshot of a store that only touches memory, and no blob bytes to copy.
             return self.0.get(table, key);
         }
         let snap = self.0.clone();

@@ -60,6 +60,8 @@ impl DashboardConfig {
     /// ```
     /// let many = harness::DashboardConfig { recent_requests: 1_000_000, ..Default::default() };
     /// assert!(many.validate().unwrap_err().contains("recent_requests"));
+    /// let hidden = harness::DashboardConfig { enabled: false, guest_cpu: true, ..Default::default() };
+    /// assert!(hidden.validate().unwrap_err().contains("guest_cpu"));
     /// assert!(harness::DashboardConfig::default().validate().is_ok());
     /// ```
     pub fn validate(&self) -> Result<(), String> {
@@ -74,6 +76,12 @@ impl DashboardConfig {
                 "[dashboard] metrics_path = {:?}: it must start with `/`, like \"/metrics\"",
                 self.metrics_path
             ));
+        }
+        if self.guest_cpu && !self.enabled {
+            return Err(
+                "[dashboard] guest_cpu = true needs enabled = true: the figure is served on /metrics"
+                    .into(),
+            );
         }
         if self.recent_requests > MAX_RECENT {
             return Err(format!(
