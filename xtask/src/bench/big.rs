@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use crate::build::P2;
 
 use super::procs::{release_build, start_announcing, start_harness, status_kib};
-use super::{sizes, toml_str, DEV_KEY};
+use super::{blob_module_toml, sizes, toml_str};
 
 /// Most the harness's resident memory may grow while one transfer runs.
 const MAX_GROWTH_MIB: u64 = 16;
@@ -270,9 +270,6 @@ fn write_config(
     blob_addr: &str,
     mib: u64,
 ) -> Result<(), String> {
-    let env = format!(
-        "environment = {{ STORAGE_ACCOUNT = \"devstoreaccount1\", STORAGE_MASTER_KEY = \"{DEV_KEY}\", STORAGE_ENDPOINT = \"http://{blob_addr}/devstoreaccount1\" }}"
-    );
     let mut text = format!(
         "# Written by `cargo xtask bench --big`.\n\n[[module]]\nroute = \"/hello\"\nmodule = {}\n\n",
         toml_str(&modules.join("hello.wasm"))
@@ -283,10 +280,9 @@ fn write_config(
         ("/c/up", components, "blob-write"),
         ("/c/down", components, "blob-read"),
     ] {
-        text.push_str(&format!(
-            "[[module]]\nroute = \"{route}\"\nmodule = {}\nallowed_hosts = [\"http://{blob_addr}\"]\n{env}\n\n",
-            toml_str(&dir.join(format!("{sample}.wasm")))
-        ));
+        let wasm = dir.join(format!("{sample}.wasm"));
+        text.push_str(&blob_module_toml(route, &wasm, blob_addr));
+        text.push('\n');
     }
     let cap = mib + 64;
     text.push_str(&format!(

@@ -553,6 +553,17 @@ fn instantiate_us(header: &str) -> Option<f64> {
     })
 }
 
+/// A `[[module]]` routed at `route` for `wasm`, with the Blob emulator at `blob_addr`
+/// (`127.0.0.1:<port>`) allowed and the development account's settings in its environment.
+fn blob_module_toml(route: &str, wasm: &Path, blob_addr: &str) -> String {
+    format!(
+        "[[module]]\nroute = \"{route}\"\nmodule = {}\n\
+         allowed_hosts = [\"http://{blob_addr}\"]\n\
+         environment = {{ STORAGE_ACCOUNT = \"devstoreaccount1\", STORAGE_MASTER_KEY = \"{DEV_KEY}\", STORAGE_ENDPOINT = \"http://{blob_addr}/devstoreaccount1\" }}\n",
+        toml_str(wasm)
+    )
+}
+
 fn toml_str(p: &Path) -> String {
     let s = p.display().to_string();
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
@@ -569,12 +580,14 @@ fn write_config(
     let mut text = format!(
         "# Written by `cargo xtask bench`.\n\n\
          [[module]]\nroute = \"/hello\"\nmodule = {hello}\n\n\
-         [[module]]\nroute = \"/blob\"\nmodule = {blob}\n\
-         allowed_hosts = [\"http://127.0.0.1:{blob_port}\"]\n\
-         environment = {{ STORAGE_ACCOUNT = \"devstoreaccount1\", STORAGE_MASTER_KEY = \"{DEV_KEY}\", STORAGE_ENDPOINT = \"http://127.0.0.1:{blob_port}/devstoreaccount1\" }}\n\n\
+         {blob}\n\
          [cache]\ndirectory = {cache}\n",
         hello = module("hello"),
-        blob = module("blob-write"),
+        blob = blob_module_toml(
+            "/blob",
+            &wasm.join("blob-write.wasm"),
+            &format!("127.0.0.1:{blob_port}")
+        ),
         cache = toml_str(cache),
     );
     if emulators {

@@ -12,7 +12,7 @@ use crate::build::{build_for, P1, P1_TEST_GUESTS, P2, P2_TEST_GUESTS};
 use crate::http_client::send;
 
 use super::procs::{free_port, release_build, start_harness, status_kib, Proc};
-use super::{sizes, toml_str, DEV_KEY};
+use super::{blob_module_toml, sizes, toml_str};
 
 /// Client threads sending the mix.
 const CLIENTS: usize = 4;
@@ -293,9 +293,7 @@ fn write_config(
          [limits]\nrequest_timeout_secs = 2\n\n\
          [[module]]\nroute = \"/hello\"\nmodule = {hello}\n\n\
          [[module]]\nroute = \"/c/hello\"\nmodule = {hello_c}\n\n\
-         [[module]]\nroute = \"/blob\"\nmodule = {blob}\n\
-         allowed_hosts = [\"http://127.0.0.1:{blob_port}\"]\n\
-         environment = {{ STORAGE_ACCOUNT = \"devstoreaccount1\", STORAGE_MASTER_KEY = \"{DEV_KEY}\", STORAGE_ENDPOINT = \"http://127.0.0.1:{blob_port}/devstoreaccount1\" }}\n\n\
+         {blob}\n\
          [[module]]\nroute = \"/fetch\"\nmodule = {fetch}\n\n\
          [[module]]\nroute = \"/probe\"\nmodule = {probe}\n\n\
          [[module]]\nroute = \"/c/probe\"\nmodule = {probe_c}\n\n\
@@ -303,7 +301,11 @@ fn write_config(
          [emulators.blob]\nport = {blob_port}\n\n[emulators.eventgrid]\nport = 0\n\n[emulators.cosmos]\nenabled = false\n",
         hello = m("hello"),
         hello_c = c("hello"),
-        blob = m("blob-write"),
+        blob = blob_module_toml(
+            "/blob",
+            &modules.join("blob-write.wasm"),
+            &format!("127.0.0.1:{blob_port}")
+        ),
         fetch = m("fetch"),
         probe = m("cgi-probe"),
         probe_c = c("component-probe"),

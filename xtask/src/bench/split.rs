@@ -11,7 +11,7 @@ use std::path::Path;
 
 use super::load::{self, Usage};
 use super::procs::{self, start_announcing, start_harness, Proc};
-use super::{toml_str, Plan, DEV_KEY};
+use super::{blob_module_toml, toml_str, Plan};
 use crate::http_client::send;
 
 /// Concurrency of the measured load.
@@ -158,12 +158,10 @@ fn requests_of(text: &str, route: &str) -> u64 {
 fn write_config(path: &Path, wasm: &Path, blob_port: u16, cache: &Path) -> Result<(), String> {
     let text = format!(
         "# Written by `cargo xtask bench` (CPU split).\n\n\
-         [[module]]\nroute = \"/blob\"\nmodule = {wasm}\n\
-         allowed_hosts = [\"http://127.0.0.1:{blob_port}\"]\n\
-         environment = {{ STORAGE_ACCOUNT = \"devstoreaccount1\", STORAGE_MASTER_KEY = \"{DEV_KEY}\", STORAGE_ENDPOINT = \"http://127.0.0.1:{blob_port}/devstoreaccount1\" }}\n\n\
+         {blob}\n\
          [cache]\ndirectory = {cache}\n\n\
          [dashboard]\nguest_cpu = true\n",
-        wasm = toml_str(wasm),
+        blob = blob_module_toml("/blob", wasm, &format!("127.0.0.1:{blob_port}")),
         cache = toml_str(cache),
     );
     std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
