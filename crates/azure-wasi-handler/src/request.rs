@@ -86,6 +86,16 @@ impl std::fmt::Debug for Request {
     }
 }
 
+/// The process environment as `String` pairs. A UTF-8 variable moves into its `String` as it
+/// is (no copy); only a non-UTF-8 one is decoded, lossily, instead of panicking.
+pub(crate) fn process_env() -> impl Iterator<Item = (String, String)> {
+    let owned = |s: std::ffi::OsString| {
+        s.into_string()
+            .unwrap_or_else(|s| s.to_string_lossy().into_owned())
+    };
+    std::env::vars_os().map(move |(k, v)| (owned(k), owned(v)))
+}
+
 impl Request {
     /// Reads the request of this CGI invocation: the process environment and stdin.
     ///
@@ -97,13 +107,7 @@ impl Request {
     /// # Ok::<(), azure_wasi_handler::Error>(())
     /// ```
     pub fn from_env() -> Result<Self, Error> {
-        let env = std::env::vars_os().map(|(k, v)| {
-            (
-                k.to_string_lossy().into_owned(),
-                v.to_string_lossy().into_owned(),
-            )
-        });
-        Self::from_cgi(env.collect(), BodyState::Stdin)
+        Self::from_cgi(process_env().collect(), BodyState::Stdin)
     }
 
     /// Builds a request from a CGI environment and a body reader (what a WAGI host passes; also

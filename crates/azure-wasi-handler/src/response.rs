@@ -5,6 +5,9 @@ use bytes::Bytes;
 use http::{HeaderName, HeaderValue, StatusCode};
 use std::io::{self, Read, Write};
 
+/// Bodies up to this size are written together with the CGI head, in one call to the host.
+const ONE_WRITE_BODY_BYTES: usize = 16 * 1024;
+
 /// Content type used by [`Response::text`].
 pub const TEXT: &str = "text/plain; charset=utf-8";
 /// Content type used by [`Response::json`].
@@ -370,12 +373,22 @@ impl Response {
             head.push(b'\n');
         }
         head.push(b'\n');
-        out.write_all(&head)?;
         match response.body {
             Body::Reader(mut reader) => {
+                out.write_all(&head)?;
                 io::copy(&mut reader, out)?;
             }
-            body => out.write_all(body.in_memory().unwrap_or_default())?,
+            // A small body goes out with the head in one write (one host call, not two).
+            body => match body.in_memory().unwrap_or_default() {
+                small if small.len() <= ONE_WRITE_BODY_BYTES => {
+                    head.extend_from_slice(small);
+                    out.write_all(&head)?;
+                }
+                large => {
+                    out.write_all(&head)?;
+                    out.write_all(large)?;
+                }
+            },
         }
         out.flush()
     }
@@ -503,6 +516,42 @@ mod tests {
         let mut out = Vec::new();
         r.write_cgi(&mut out).unwrap();
         String::from_utf8(out).unwrap()
+    }
+
+    /// Records each `write` call the CGI writer makes (each is one host call in a module).
+    #[derive(Default)]
+    struct Writes(Vec<Vec<u8>>);
+
+    impl Write for Writes {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.push(buf.to_vec());
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_small_body_goes_out_with_its_head_in_one_write() {
+        let mut out = Writes::default();
+        Response::text("hello\n").write_cgi(&mut out).unwrap();
+        assert_eq!(out.0.len(), 1);
+        let text = String::from_utf8(out.0.concat()).unwrap();
+        assert!(text.starts_with("Status: 200\n"), "{text}");
+        assert!(text.ends_with("\n\nhello\n"), "{text}");
+    }
+
+    #[test]
+    fn a_large_body_is_written_after_its_head() {
+        let body = vec![b'x'; ONE_WRITE_BODY_BYTES + 1];
+        let mut out = Writes::default();
+        Response::bytes(body.clone(), "application/octet-stream")
+            .write_cgi(&mut out)
+            .unwrap();
+        assert_eq!(out.0.len(), 2);
+        assert!(out.0[0].ends_with(b"\n\n"));
+        assert_eq!(out.0[1], body);
     }
 
     #[test]

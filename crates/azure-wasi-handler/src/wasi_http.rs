@@ -32,13 +32,8 @@ pub(crate) fn request(incoming: IncomingRequest) -> Result<Request, Error> {
         .unwrap_or_else(|| "/".to_string());
     // Parsed into a `HeaderMap` only if the handler asks for headers.
     let fields = incoming.headers().entries();
-    let env = std::env::vars_os().map(|(k, v)| {
-        (
-            k.to_string_lossy().into_owned(),
-            v.to_string_lossy().into_owned(),
-        )
-    });
-    let body = IncomingReader::open(incoming);
+    let env = crate::request::process_env();
+    let body = IncomingReader::new(incoming);
     Ok(Request::from_fields(
         method,
         &path_and_query,
@@ -48,34 +43,50 @@ pub(crate) fn request(incoming: IncomingRequest) -> Result<Request, Error> {
     ))
 }
 
-/// Reads an incoming request body from the host's input stream.
+/// Reads an incoming request body from the host's input stream, opened on the first read (a
+/// handler that never reads its body makes no host call for it).
 struct IncomingReader {
     // Field order is drop order: the stream, then its body, then the request.
     stream: Option<InputStream>,
     body: Option<IncomingBody>,
-    _request: IncomingRequest,
+    request: Option<IncomingRequest>,
 }
 
 impl IncomingReader {
-    fn open(request: IncomingRequest) -> Self {
-        let body = request.consume().ok();
-        let stream = body.as_ref().and_then(|b| b.stream().ok());
+    fn new(request: IncomingRequest) -> Self {
         Self {
-            stream,
-            body,
-            _request: request,
+            stream: None,
+            body: None,
+            request: Some(request),
         }
+    }
+
+    /// The body's stream, consuming the request the first time; `None` once the body ended
+    /// (or when the host gave none).
+    fn stream(&mut self) -> Option<&InputStream> {
+        if let Some(request) = &self.request {
+            if self.body.is_none() && self.stream.is_none() {
+                self.body = request.consume().ok();
+                self.stream = self.body.as_ref().and_then(|b| b.stream().ok());
+                if self.stream.is_none() {
+                    // Nothing to read: the request is no longer needed either.
+                    self.body = None;
+                    self.request = None;
+                }
+            }
+        }
+        self.stream.as_ref()
     }
 }
 
 impl Read for IncomingReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let Some(stream) = &self.stream else {
-            return Ok(0);
-        };
         if buf.is_empty() {
             return Ok(0);
         }
+        let Some(stream) = self.stream() else {
+            return Ok(0);
+        };
         loop {
             match stream.blocking_read(buf.len() as u64) {
                 Ok(chunk) if chunk.is_empty() => continue,
@@ -89,6 +100,7 @@ impl Read for IncomingReader {
                     if let Some(body) = self.body.take() {
                         drop(IncomingBody::finish(body));
                     }
+                    self.request = None;
                     return Ok(0);
                 }
                 Err(StreamError::LastOperationFailed(e)) => {
@@ -105,15 +117,20 @@ impl Read for IncomingReader {
 /// Sends `response` through `out`: head first, then the body streamed in host-sized writes.
 pub(crate) fn send(response: Response, out: ResponseOutparam) {
     let (status, headers, body) = response.into_http_parts();
-    let fields = Fields::new();
-    for (name, value) in &headers {
-        // Names and values were validated when the response was built.
-        let _ = fields.append(name.as_str(), value.as_bytes());
+    // An in-memory body's own length replaces any `content-length` the handler set.
+    let length = body.in_memory().map(<[u8]>::len);
+    let mut entries: Vec<(String, Vec<u8>)> = headers
+        .iter()
+        .filter(|(name, _)| length.is_none() || *name != http::header::CONTENT_LENGTH)
+        .map(|(name, value)| (name.as_str().to_string(), value.as_bytes().to_vec()))
+        .collect();
+    if let Some(length) = length {
+        entries.push((
+            "content-length".to_string(),
+            length.to_string().into_bytes(),
+        ));
     }
-    if let Some(bytes) = body.in_memory() {
-        let _ = fields.set("content-length", &[bytes.len().to_string().into_bytes()]);
-    }
-    let outgoing = OutgoingResponse::new(fields);
+    let outgoing = OutgoingResponse::new(response_fields(&entries));
     let _ = outgoing.set_status_code(status.as_u16());
     let Ok(outgoing_body) = outgoing.body() else {
         return;
@@ -131,6 +148,19 @@ pub(crate) fn send(response: Response, out: ResponseOutparam) {
     if let Err(e) = OutgoingBody::finish(outgoing_body, None) {
         eprintln!("azure-wasi-handler: the host refused the end of the response body: {e:?}");
     }
+}
+
+/// The response's header fields in one host call; when the host refuses the list (a header it
+/// forbids a guest to set), one call per field, each refused one left out.
+fn response_fields(entries: &[(String, Vec<u8>)]) -> Fields {
+    Fields::from_list(entries).unwrap_or_else(|_| {
+        let fields = Fields::new();
+        for (name, value) in entries {
+            // Names and values were validated when the response was built.
+            let _ = fields.append(name, value);
+        }
+        fields
+    })
 }
 
 fn write_body(stream: &OutputStream, body: Body) -> io::Result<()> {

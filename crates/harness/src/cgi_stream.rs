@@ -20,7 +20,8 @@ use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
 use hyper::body::{Body, Frame, SizeHint};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::{mpsc, oneshot, Notify};
 use wasmtime_wasi::cli::{IsTerminal, StdinStream, StdoutStream};
 use wasmtime_wasi::p2::{InputStream, OutputStream, Pollable, StreamError};
 
@@ -124,6 +125,8 @@ pub(crate) type Head = Result<http::Response<()>, String>;
 pub(crate) struct CgiStdout {
     shared: Arc<Mutex<Out>>,
     cut: Arc<Mutex<Option<String>>>,
+    /// Notified when the guest has to wait because the body channel is full.
+    blocked: Arc<Notify>,
 }
 
 struct Out {
@@ -164,6 +167,10 @@ pub(crate) struct CgiOutput {
     pub(crate) head: oneshot::Receiver<Head>,
     /// The body after the head.
     pub(crate) body: ChannelBody,
+    /// Notified when the guest waits for the client to read the body (the channel is full):
+    /// a guest run inline must then move to a task of its own, since the client reads the
+    /// body only once the response is on its way.
+    pub(crate) blocked: Arc<Notify>,
 }
 
 impl CgiStdout {
@@ -182,9 +189,11 @@ impl CgiStdout {
             body_tx: Some(body_tx),
             permit: None,
         };
+        let blocked = Arc::new(Notify::new());
         let stdout = Self {
             shared: Arc::new(Mutex::new(out)),
             cut: cut.clone(),
+            blocked: blocked.clone(),
         };
         let output = CgiOutput {
             head: head_rx,
@@ -196,6 +205,7 @@ impl CgiStdout {
                 request: None,
                 done: false,
             },
+            blocked,
         };
         (stdout, output)
     }
@@ -390,8 +400,15 @@ impl Pollable for CgiStdout {
                 _ => return,
             }
         };
-        // Waits while the client is slower than the guest: the channel is full.
-        let reserved = tx.reserve_owned().await;
+        let reserved = match tx.try_reserve_owned() {
+            Ok(permit) => Ok(permit),
+            Err(TrySendError::Full(tx)) => {
+                // Waits while the client is slower than the guest: the channel is full.
+                self.blocked.notify_one();
+                tx.reserve_owned().await
+            }
+            Err(TrySendError::Closed(tx)) => tx.reserve_owned().await,
+        };
         let mut out = self.lock();
         match reserved {
             Ok(permit) if matches!(out.phase, Phase::Body) && out.body_tx.is_some() => {
@@ -611,11 +628,21 @@ mod tests {
             out.write(Bytes::from(vec![1u8; WRITE_PERMIT])).unwrap();
         }
         assert_eq!(out.check_write().unwrap(), 0);
+        // While the channel had room, the dispatcher was never told the guest waits.
+        let told = output.blocked.notified();
+        tokio::pin!(told);
+        assert!(
+            !told.as_mut().enable(),
+            "told the guest waits before it did"
+        );
         let blocked = tokio::time::timeout(std::time::Duration::from_millis(50), out.ready()).await;
         assert!(
             blocked.is_err(),
             "ready must wait while the channel is full"
         );
+        // Now it is told (the notification happened before the wait above ended).
+        let within = std::time::Duration::from_secs(5);
+        assert!(tokio::time::timeout(within, told).await.is_ok());
         let frame = output.body.frame().await.unwrap().unwrap();
         assert_eq!(frame.into_data().unwrap().len(), WRITE_PERMIT);
         out.ready().await;

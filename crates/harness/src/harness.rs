@@ -455,9 +455,14 @@ impl Harness {
             }
             PreparedModule::Wagi(m) => {
                 let input = m.input(&parts, body_len, &script_name, &path_info, peer, local);
-                let run =
-                    self.run_module(index, input, body, route.clone(), admission, faults.clone());
-                crate::observe::scoped(calls, run).await
+                let guest = GuestInput {
+                    index,
+                    input,
+                    body,
+                    calls,
+                };
+                self.run_module(guest, route.clone(), admission, faults.clone())
+                    .await
             }
             PreparedModule::Component(c) => {
                 let request = Request::from_parts(parts, body);
@@ -508,13 +513,17 @@ impl Harness {
     /// timings end at the head.
     async fn run_module(
         &self,
-        index: usize,
-        input: RunInput,
-        body: RequestBody,
+        guest: GuestInput,
         route: Arc<str>,
         admission: Admission,
         faults: RequestFaults,
     ) -> (Outcome, Timings) {
+        let GuestInput {
+            index,
+            input,
+            body,
+            calls,
+        } = guest;
         let limits = &self.inner.limits;
         let (stdout, mut output) = CgiStdout::new(limits.max_response_bytes, route.clone());
         let stdio = RunStdio {
@@ -524,7 +533,8 @@ impl Harness {
         let clock = RunClock::start();
         let harness = self.clone();
         let run_clock = clock.clone();
-        let calls = crate::observe::current_calls();
+        // The guest's outbound calls are recorded in the request's call list (the dashboard),
+        // also after it moved to a task of its own.
         let guest = crate::observe::scoped(calls, async move {
             let hops = admission.outgoing_hops;
             let (outcome, timings, stderr) = match harness.inner.modules.get(index) {
@@ -560,11 +570,20 @@ impl Harness {
             First::Head(Ok(Ok(ready))) => {
                 // A guest that stops at once after its headers (a trap, an exit code) still
                 // gets the answer for how it stopped, as when nothing was sent.
+                // It moves to a task of its own when the grace is over, or at once when it
+                // waits for the client to read its body (which the client can only do once
+                // the response is on its way).
                 let grace = tokio::time::sleep(HEAD_GRACE);
+                let still_running = async {
+                    tokio::select! {
+                        () = grace => {}
+                        () = output.blocked.notified() => {}
+                    }
+                };
                 tokio::select! {
                     biased;
                     ended = &mut guest => (Some(Ok(ready)), ended),
-                    () = grace => {
+                    () = still_running => {
                         tokio::spawn(guest);
                         let body = output.body.cut_if_request_fails(faults);
                         let response = ready.map(|()| body.boxed_unsync());
@@ -606,6 +625,15 @@ impl Harness {
             ),
         }
     }
+}
+
+/// What a WAGI module's run starts from: the module, its CGI input, the request body, and the
+/// call list its outbound calls go to (when the dashboard is on).
+struct GuestInput {
+    index: usize,
+    input: RunInput,
+    body: RequestBody,
+    calls: Option<Arc<crate::observe::CallList>>,
 }
 
 /// A WAGI module's run: how its output ended, and its timings.

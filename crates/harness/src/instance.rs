@@ -147,7 +147,7 @@ impl WagiModule {
         let deadline = Instant::now() + limits.request_timeout;
         set_deadline(&mut store, deadline);
 
-        let outcome = tokio::time::timeout_at(deadline.into(), async {
+        let outcome = crate::deadline::within(deadline, async {
             let instance = match self.pre.instantiate_async(&mut store).await {
                 Ok(i) => i,
                 Err(e)

@@ -37,6 +37,7 @@ mod cgi_stream;
 mod component;
 mod config;
 mod dashboard;
+mod deadline;
 mod engine;
 mod error;
 mod guest_cpu;

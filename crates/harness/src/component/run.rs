@@ -227,10 +227,9 @@ impl Task {
     /// Waits for the guest to end, until `deadline`.
     async fn end(&mut self, deadline: Instant) -> GuestEnd {
         let ended = std::future::poll_fn(|cx| self.poll_end(cx));
-        match tokio::time::timeout_at(deadline.into(), ended).await {
-            Err(_) => GuestEnd::Stopped(Outcome::TimedOut),
-            Ok(end) => end,
-        }
+        crate::deadline::within(deadline, ended)
+            .await
+            .unwrap_or(GuestEnd::Stopped(Outcome::TimedOut))
     }
 }
 
@@ -267,7 +266,7 @@ async fn wait(
     deadline: Instant,
     end: RunEnd,
 ) -> Outcome {
-    let first = tokio::time::timeout_at(deadline.into(), async {
+    let first = crate::deadline::within(deadline, async {
         tokio::select! {
             biased;
             ended = std::future::poll_fn(|cx| task.poll_end(cx)) => First::Ended(ended),
@@ -282,16 +281,16 @@ async fn wait(
         GuestEnd::Stopped(outcome) => outcome,
     };
     let (head, ended) = match first {
-        Err(_) => return Outcome::TimedOut,
-        Ok(First::Ended(ended)) => match head.try_recv() {
+        None => return Outcome::TimedOut,
+        Some(First::Ended(ended)) => match head.try_recv() {
             Ok(head) => (head, Some(ended)),
             Err(_) => return unset(ended),
         },
-        Ok(First::Head(Ok(head))) => (head, None),
+        Some(First::Head(Ok(head))) => (head, None),
         // The outparam was dropped unset: the guest ended (or never started).
-        Ok(First::Head(Err(_))) => return unset(task.end(deadline).await),
+        Some(First::Head(Err(_))) => return unset(task.end(deadline).await),
     };
-    let response = match head {
+    let mut response = match head {
         Ok(response) => response,
         Err(code) => {
             let ended = match ended {
@@ -304,26 +303,36 @@ async fn wait(
             return Outcome::Invalid(format!("the handler answered with error {code:?}"));
         }
     };
-    // A guest that stops at once after setting its response (a trap) still gets the answer for
-    // how it stopped, as when no response was set; its body waits in wasi:http's bounded
-    // buffer meanwhile.
+    // A guest that stops soon after setting its response (a trap) still gets the answer for
+    // how it stopped, as when no response was set. Meanwhile its body is taken as it comes
+    // (up to `GRACE_BODY_BYTES`), so a guest that writes more than wasi:http's buffer holds
+    // goes on writing; one that fills that much moves to its own task at once.
+    let mut early = EarlyBody::default();
     let task = match ended {
         Some(GuestEnd::Stopped(outcome)) => return outcome,
         Some(GuestEnd::Returned) => None,
         None => {
             let grace = tokio::time::sleep(HEAD_GRACE);
-            tokio::select! {
-                biased;
-                end = task.end(deadline) => match end {
-                    GuestEnd::Stopped(outcome) => return outcome,
-                    GuestEnd::Returned => None,
-                },
-                () = grace => Some(task.spawned()),
+            tokio::pin!(grace);
+            loop {
+                if early.bytes >= GRACE_BODY_BYTES {
+                    break Some(task.spawned());
+                }
+                tokio::select! {
+                    biased;
+                    end = task.end(deadline) => match end {
+                        GuestEnd::Stopped(outcome) => return outcome,
+                        GuestEnd::Returned => break None,
+                    },
+                    frame = response.body_mut().frame(), if early.end.is_none() => early.take(frame),
+                    () = &mut grace => break Some(task.spawned()),
+                }
             }
         }
     };
     let (parts, body) = response.into_parts();
     let stream = ResponseStream {
+        held: early.frames,
         inner: body,
         cap: limits.max_response_bytes,
         sent: 0,
@@ -331,9 +340,40 @@ async fn wait(
         deadline: Box::pin(tokio::time::sleep_until(deadline.into())),
         task,
         end: Some(end),
-        phase: Phase::Streaming,
+        phase: match early.end {
+            None => Phase::Streaming,
+            Some(failure) => Phase::Ending(failure),
+        },
     };
     Outcome::Streaming(http::Response::from_parts(parts, stream.boxed_unsync()))
+}
+
+/// Bytes of a component's response body taken while its head is held: past them, the guest
+/// moves to its own task and the response goes out.
+const GRACE_BODY_BYTES: usize = 64 << 10;
+
+/// The start of a component's response body, taken while its head was held.
+#[derive(Default)]
+struct EarlyBody {
+    frames: std::collections::VecDeque<Frame<Bytes>>,
+    bytes: usize,
+    /// Set once the body ended: with the failure that ended it, if any.
+    end: Option<Option<String>>,
+}
+
+impl EarlyBody {
+    fn take<E: std::fmt::Display>(&mut self, frame: Option<Result<Frame<Bytes>, E>>) {
+        match frame {
+            None => self.end = Some(None),
+            Some(Err(e)) => {
+                self.end = Some(Some(format!("the handler's response body failed: {e}")))
+            }
+            Some(Ok(frame)) => {
+                self.bytes += frame.data_ref().map_or(0, Bytes::len);
+                self.frames.push_back(frame);
+            }
+        }
+    }
 }
 
 /// A component's response body on its way to the client: at most `cap` bytes, done by the
@@ -341,6 +381,8 @@ async fn wait(
 /// (so its stderr is logged and a late trap is known) before it ends too; a body that failed,
 /// passed the cap or the deadline is cut (the client sees it end early) with a log line.
 struct ResponseStream {
+    /// Frames taken while the head was held; they go out first.
+    held: std::collections::VecDeque<Frame<Bytes>>,
     inner: HyperOutgoingBody,
     cap: usize,
     sent: usize,
@@ -361,6 +403,20 @@ enum Phase {
 }
 
 impl ResponseStream {
+    /// Counts a data frame against the cap: the frame to send, or the cut past the cap.
+    fn deliver(&mut self, frame: Frame<Bytes>) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        if let Some(data) = frame.data_ref() {
+            self.sent = self.sent.saturating_add(data.len());
+            if self.sent > self.cap {
+                let cap = self.cap;
+                return self.cut(format!(
+                    "the handler's response body is larger than the limit of {cap} bytes; raise max_response_mib in [limits]"
+                ));
+            }
+        }
+        Poll::Ready(Some(Ok(frame)))
+    }
+
     /// Stops the guest, logs, and ends the body with an error.
     fn cut(&mut self, reason: String) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
         self.task = None;
@@ -387,6 +443,9 @@ impl Body for ResponseStream {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
         let this = self.get_mut();
+        if let Some(frame) = this.held.pop_front() {
+            return this.deliver(frame);
+        }
         loop {
             match &mut this.phase {
                 Phase::Done => return Poll::Ready(None),
@@ -405,18 +464,7 @@ impl Body for ResponseStream {
                         this.phase =
                             Phase::Ending(Some(format!("the handler's response body failed: {e}")))
                     }
-                    Poll::Ready(Some(Ok(frame))) => {
-                        if let Some(data) = frame.data_ref() {
-                            this.sent = this.sent.saturating_add(data.len());
-                            if this.sent > this.cap {
-                                let cap = this.cap;
-                                return this.cut(format!(
-                                    "the handler's response body is larger than the limit of {cap} bytes; raise max_response_mib in [limits]"
-                                ));
-                            }
-                        }
-                        return Poll::Ready(Some(Ok(frame)));
-                    }
+                    Poll::Ready(Some(Ok(frame))) => return this.deliver(frame),
                 },
                 Phase::Ending(failure) => {
                     let stopped = match this.task.as_mut() {
@@ -462,9 +510,20 @@ impl Body for ResponseStream {
     }
 
     fn size_hint(&self) -> SizeHint {
-        match self.phase {
+        let held: u64 = (self.held.iter())
+            .filter_map(Frame::data_ref)
+            .map(|data| data.len() as u64)
+            .sum();
+        let rest = match self.phase {
             Phase::Streaming => self.inner.size_hint(),
-            _ => SizeHint::default(),
+            Phase::Ending(_) if held > 0 => SizeHint::with_exact(0),
+            _ => return SizeHint::default(),
+        };
+        let mut hint = SizeHint::new();
+        hint.set_lower(rest.lower().saturating_add(held));
+        if let Some(upper) = rest.upper() {
+            hint.set_upper(upper.saturating_add(held));
         }
+        hint
     }
 }
