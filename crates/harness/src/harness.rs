@@ -11,6 +11,7 @@ use hyper::body::Body;
 use wasmtime::Engine;
 
 use crate::bodies::{collect, full, InBody, OutBody, RequestBody, RequestFault, RequestFaults};
+use crate::catch_panic::CatchPanic;
 use crate::cgi_stream::{BodyStdin, CgiStdout, OutputEnd};
 use crate::dashboard::Dashboard;
 use crate::engine::{build_engine, EpochTicker};
@@ -533,6 +534,7 @@ impl Harness {
         let clock = RunClock::start();
         let harness = self.clone();
         let run_clock = clock.clone();
+        let on_panic = (stdout.clone(), route.clone());
         // The guest's outbound calls are recorded in the request's call list (the dashboard),
         // also after it moved to a task of its own.
         let guest = crate::observe::scoped(calls, async move {
@@ -554,6 +556,15 @@ impl Harness {
             // Closes the body only after the log lines are written.
             (stdout.finish(outcome), timings)
         });
+        // A panic in host code while the guest runs answers 500 (or cuts a body under way).
+        let guest = async move {
+            CatchPanic::new(guest).await.unwrap_or_else(|panic| {
+                let (stdout, route) = on_panic;
+                let detail = crate::catch_panic::panicked(&panic);
+                tracing::error!(route = %route, "{detail}");
+                (stdout.finish(Outcome::Failed(detail)), Timings::default())
+            })
+        };
         // The guest runs on this task until its head is ready or it ends (a small handler
         // ends first: no task to spawn, no timer). Only a guest still running after its head
         // moves to a task of its own, to write the body while the client reads it; dropping

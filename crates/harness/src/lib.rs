@@ -31,6 +31,7 @@
 
 mod allowed_hosts;
 mod bodies;
+mod catch_panic;
 mod cgi_env;
 mod cgi_response;
 mod cgi_stream;

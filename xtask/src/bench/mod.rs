@@ -301,6 +301,12 @@ pub fn run(quick: bool, wagi: Option<PathBuf>) -> Result<(), String> {
     {
         load::wrk(url, 32, 1, None)?;
     }
+    // The peak RSS figures are for the loads: compiling the guests (a cold cache) is left out.
+    for server in [&harness, &harness_c] {
+        if let Err(e) = server.reset_peak_rss() {
+            eprintln!("{e}; the peak RSS figures include start-up");
+        }
+    }
     let mut scenarios = Vec::new();
     for concurrency in [1, 16, 32] {
         eprintln!(

@@ -26,6 +26,13 @@ impl Proc {
         status_kib(self.pid(), "VmHWM")
     }
 
+    /// Restarts the peak resident set size from the current one (Linux 4.0+), so a later
+    /// [`Proc::peak_rss_kib`] counts the load alone, not start-up (compiling guests).
+    pub fn reset_peak_rss(&self) -> Result<(), String> {
+        let path = format!("/proc/{}/clear_refs", self.pid());
+        std::fs::write(&path, "5").map_err(|e| format!("cannot reset the peak RSS ({path}): {e}"))
+    }
+
     /// Kills it and waits for it.
     pub fn stop(mut self) {
         self.kill();

@@ -207,7 +207,7 @@ pub fn markdown(r: &Results) -> String {
         }
     }
     o.push_str(&format!(
-        "\n### Peak RSS of the harness process (VmHWM)\n\n| after | peak RSS |\n|---|---:|\n| hello load | {} |\n| blob-write load{} | {} |\n| components: hello and blob-write loads (second harness process, emulator elsewhere) | {} |\n",
+        "\n### Peak RSS of the harness process (VmHWM, restarted after start-up and warm-up, so compiling the guests is not counted)\n\n| after | peak RSS |\n|---|---:|\n| hello load | {} |\n| blob-write load{} | {} |\n| components: hello and blob-write loads (second harness process, emulator elsewhere) | {} |\n",
         mib_from_kib(r.rss_hello_kib),
         if r.emulator_in_harness {
             " (Blob emulator in the same process)"

@@ -33,6 +33,7 @@ use wasmtime_wasi_http::WasiHttpView;
 
 use super::{ComponentModule, ComponentState, OutboundHooks};
 use crate::bodies::{RequestBody, RequestFaults};
+use crate::catch_panic::CatchPanic;
 use crate::harness::HEAD_GRACE;
 use crate::hops::Admission;
 use crate::instance::{classify, preopen_volumes, set_deadline, MAX_STDERR};
@@ -124,6 +125,14 @@ impl ComponentModule {
             .new_response_outparam(tx)
             .map_err(|e| format!("cannot pass the response-outparam to the component: {e}"))?;
         let call = call(self.pre.clone(), store, req, out, clock.clone());
+        // A panic in host code while the guest runs answers 500 (or cuts a body under way).
+        let call = async move {
+            CatchPanic::new(call).await.unwrap_or_else(|panic| {
+                let detail = crate::catch_panic::panicked(&panic);
+                tracing::error!("{detail}");
+                GuestEnd::Stopped(Outcome::Failed(detail))
+            })
+        };
         Ok((Task::Here(Box::pin(call)), rx))
     }
 }
