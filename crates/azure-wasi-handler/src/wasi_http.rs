@@ -62,17 +62,16 @@ impl IncomingReader {
     }
 
     /// The body's stream, consuming the request the first time; `None` once the body ended
-    /// (or when the host gave none).
+    /// (or when the host gave none). The request is kept until then, and only then: while it
+    /// is held without a stream, the body is yet to be opened.
     fn stream(&mut self) -> Option<&InputStream> {
-        if let Some(request) = &self.request {
-            if self.body.is_none() && self.stream.is_none() {
-                self.body = request.consume().ok();
-                self.stream = self.body.as_ref().and_then(|b| b.stream().ok());
-                if self.stream.is_none() {
-                    // Nothing to read: the request is no longer needed either.
-                    self.body = None;
-                    self.request = None;
-                }
+        if let (None, Some(request)) = (&self.stream, &self.request) {
+            self.body = request.consume().ok();
+            self.stream = self.body.as_ref().and_then(|b| b.stream().ok());
+            if self.stream.is_none() {
+                // Nothing to read: the request is no longer needed either.
+                self.body = None;
+                self.request = None;
             }
         }
         self.stream.as_ref()

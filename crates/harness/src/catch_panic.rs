@@ -6,21 +6,15 @@ use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-/// Polls `F`; a panic while polling ends it with the panic's message. It is not polled again
-/// after a panic.
-pub(crate) struct CatchPanic<F>(Pin<Box<F>>);
+/// Polls `F` (a pinned future: `CatchPanic(std::pin::pin!(fut))` costs no allocation); a panic
+/// while polling ends it with the panic's message. It is not polled again after a panic.
+pub(crate) struct CatchPanic<F>(pub(crate) F);
 
-impl<F: Future> CatchPanic<F> {
-    pub(crate) fn new(future: F) -> Self {
-        Self(Box::pin(future))
-    }
-}
-
-impl<F: Future> Future for CatchPanic<F> {
+impl<F: Future + Unpin> Future for CatchPanic<F> {
     type Output = Result<F::Output, String>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let inner = self.0.as_mut();
+        let inner = Pin::new(&mut self.0);
         match std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
             Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
             Ok(Poll::Pending) => Poll::Pending,
@@ -52,15 +46,15 @@ mod tests {
 
     #[tokio::test]
     async fn a_panic_while_polling_becomes_its_message() {
-        let boom = CatchPanic::new(async {
+        let boom = CatchPanic(std::pin::pin!(async {
             tokio::task::yield_now().await;
             panic!("boom {}", 7);
-        });
+        }));
         assert_eq!(boom.await, Err::<(), _>("boom 7".to_string()));
     }
 
     #[tokio::test]
     async fn a_future_that_ends_gives_its_output() {
-        assert_eq!(CatchPanic::new(async { 5 }).await, Ok(5));
+        assert_eq!(CatchPanic(std::pin::pin!(async { 5 })).await, Ok(5));
     }
 }

@@ -558,12 +558,14 @@ impl Harness {
         });
         // A panic in host code while the guest runs answers 500 (or cuts a body under way).
         let guest = async move {
-            CatchPanic::new(guest).await.unwrap_or_else(|panic| {
-                let (stdout, route) = on_panic;
-                let detail = crate::catch_panic::panicked(&panic);
-                tracing::error!(route = %route, "{detail}");
-                (stdout.finish(Outcome::Failed(detail)), Timings::default())
-            })
+            CatchPanic(std::pin::pin!(guest))
+                .await
+                .unwrap_or_else(|panic| {
+                    let (stdout, route) = on_panic;
+                    let detail = crate::catch_panic::panicked(&panic);
+                    tracing::error!(route = %route, "{detail}");
+                    (stdout.finish(Outcome::Failed(detail)), Timings::default())
+                })
         };
         // The guest runs on this task until its head is ready or it ends (a small handler
         // ends first: no task to spawn, no timer). Only a guest still running after its head

@@ -127,11 +127,13 @@ impl ComponentModule {
         let call = call(self.pre.clone(), store, req, out, clock.clone());
         // A panic in host code while the guest runs answers 500 (or cuts a body under way).
         let call = async move {
-            CatchPanic::new(call).await.unwrap_or_else(|panic| {
-                let detail = crate::catch_panic::panicked(&panic);
-                tracing::error!("{detail}");
-                GuestEnd::Stopped(Outcome::Failed(detail))
-            })
+            CatchPanic(std::pin::pin!(call))
+                .await
+                .unwrap_or_else(|panic| {
+                    let detail = crate::catch_panic::panicked(&panic);
+                    tracing::error!("{detail}");
+                    GuestEnd::Stopped(Outcome::Failed(detail))
+                })
         };
         Ok((Task::Here(Box::pin(call)), rx))
     }
