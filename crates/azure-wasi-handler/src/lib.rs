@@ -24,6 +24,7 @@
 
 #![warn(missing_docs)]
 
+mod environment;
 mod error;
 mod query;
 mod request;

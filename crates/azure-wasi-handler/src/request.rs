@@ -1,5 +1,6 @@
 //! The incoming request, read from the CGI environment and stdin.
 
+use crate::environment::Environment;
 use crate::{Error, Query};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
@@ -43,7 +44,7 @@ pub struct Request {
     header_source: HeaderSource,
     content_type: Option<String>,
     content_length: Option<u64>,
-    env: Vec<(String, String)>,
+    env: Environment,
     body: BodyState,
 }
 
@@ -86,16 +87,6 @@ impl std::fmt::Debug for Request {
     }
 }
 
-/// The process environment as `String` pairs. A UTF-8 variable moves into its `String` as it
-/// is (no copy); only a non-UTF-8 one is decoded, lossily, instead of panicking.
-pub(crate) fn process_env() -> impl Iterator<Item = (String, String)> {
-    let owned = |s: std::ffi::OsString| {
-        s.into_string()
-            .unwrap_or_else(|s| s.to_string_lossy().into_owned())
-    };
-    std::env::vars_os().map(move |(k, v)| (owned(k), owned(v)))
-}
-
 impl Request {
     /// Reads the request of this CGI invocation: the process environment and stdin.
     ///
@@ -107,7 +98,7 @@ impl Request {
     /// # Ok::<(), azure_wasi_handler::Error>(())
     /// ```
     pub fn from_env() -> Result<Self, Error> {
-        Self::from_cgi(process_env().collect(), BodyState::Stdin)
+        Self::from_cgi(Environment::of_process(), BodyState::Stdin)
     }
 
     /// Builds a request from a CGI environment and a body reader (what a WAGI host passes; also
@@ -122,12 +113,15 @@ impl Request {
         I: IntoIterator<Item = (String, String)>,
         R: Read + 'static,
     {
-        Self::from_cgi(env.into_iter().collect(), BodyState::Unread(Box::new(body)))
+        Self::from_cgi(
+            Environment::from_pairs(env),
+            BodyState::Unread(Box::new(body)),
+        )
     }
 
     /// A CGI request from its environment; `body` is stdin or the reader a test passes.
-    fn from_cgi(env: Vec<(String, String)>, body: BodyState) -> Result<Self, Error> {
-        let get = |name: &str| lookup(&env, name).unwrap_or("");
+    fn from_cgi(env: Environment, body: BodyState) -> Result<Self, Error> {
+        let get = |name: &str| env.get(name).unwrap_or("");
 
         let method = match get("REQUEST_METHOD") {
             "" => "GET".to_string(),
@@ -203,7 +197,7 @@ impl Request {
             path_and_query,
             HeaderSource::Parsed,
             (content_type, content_length),
-            env,
+            Environment::from_pairs(env),
             body,
         );
         request.headers = OnceCell::from(headers);
@@ -216,7 +210,7 @@ impl Request {
         method: String,
         path_and_query: &str,
         fields: Vec<(String, Vec<u8>)>,
-        env: impl IntoIterator<Item = (String, String)>,
+        env: Environment,
         body: Box<dyn Read>,
     ) -> Self {
         let text = |name: &str| {
@@ -244,7 +238,7 @@ impl Request {
         path_and_query: &str,
         header_source: HeaderSource,
         (content_type, content_length): (Option<String>, Option<String>),
-        env: impl IntoIterator<Item = (String, String)>,
+        env: Environment,
         body: Box<dyn Read>,
     ) -> Self {
         let (raw_path, query_string) = match path_and_query.split_once('?') {
@@ -269,7 +263,7 @@ impl Request {
             header_source,
             content_type: non_empty(content_type),
             content_length: non_empty(content_length).and_then(|v| v.parse().ok()),
-            env: env.into_iter().collect(),
+            env,
             body: BodyState::Unread(body),
         }
     }
@@ -510,7 +504,7 @@ impl Request {
     /// # Ok::<(), azure_wasi_handler::Error>(())
     /// ```
     pub fn env(&self, name: &str) -> Option<&str> {
-        lookup(&self.env, name)
+        self.env.get(name)
     }
 
     /// The body, read from stdin on first call (at most `CONTENT_LENGTH` bytes if given).
@@ -636,11 +630,6 @@ impl Request {
     }
 }
 
-/// The value of environment variable `name`.
-fn lookup<'a>(env: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    env.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
-}
-
 /// Upper-cases a CGI `REQUEST_METHOD` and checks it is an HTTP token (RFC 9110 `tchar`s).
 pub(crate) fn checked_method(text: &str) -> Result<String, Error> {
     let is_tchar = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
@@ -655,12 +644,12 @@ pub(crate) fn checked_method(text: &str) -> Result<String, Error> {
 /// Headers of a CGI request: each `HTTP_*` variable (`HTTP_X_MS_DATE` is `x-ms-date`), plus
 /// `content-type` and `content-length` from their CGI variables.
 fn cgi_headers(
-    env: &[(String, String)],
+    env: &Environment,
     content_type: &Option<String>,
     content_length: Option<u64>,
 ) -> HeaderMap {
     let mut headers = HeaderMap::new();
-    for (key, value) in env {
+    for (key, value) in env.iter() {
         let Some(suffix) = key.strip_prefix("HTTP_") else {
             continue;
         };

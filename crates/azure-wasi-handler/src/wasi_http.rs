@@ -32,7 +32,7 @@ pub(crate) fn request(incoming: IncomingRequest) -> Result<Request, Error> {
         .unwrap_or_else(|| "/".to_string());
     // Parsed into a `HeaderMap` only if the handler asks for headers.
     let fields = incoming.headers().entries();
-    let env = crate::request::process_env();
+    let env = crate::environment::Environment::of_process();
     let body = IncomingReader::new(incoming);
     Ok(Request::from_fields(
         method,

@@ -1,0 +1,182 @@
+//! The environment a request carries: the module's variables and, in a WAGI module, the CGI
+//! ones. It is one buffer of `NAME=value` entries with the place of each entry, so reading a
+//! WAGI request's twenty-odd variables costs two allocations instead of two per variable.
+
+/// Environment variables kept in one buffer, looked up by name (the first entry of a name
+/// wins).
+///
+/// ```ignore
+/// let env = Environment::from_pairs([("A".to_string(), "1".to_string())]);
+/// assert_eq!(env.get("A"), Some("1"));
+/// assert_eq!(env.get("B"), None);
+/// ```
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct Environment {
+    /// The entries, each `NAME=value` followed by a NUL.
+    text: String,
+    /// Where each entry's name starts, where it ends (at its `=`) and where its value ends.
+    entries: Vec<(usize, usize, usize)>,
+}
+
+impl Environment {
+    /// The environment of `pairs`, in their order.
+    pub(crate) fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
+        let mut env = Self::default();
+        for (name, value) in pairs {
+            let start = env.text.len();
+            env.text.push_str(&name);
+            env.text.push('=');
+            env.text.push_str(&value);
+            env.entries
+                .push((start, start + name.len(), env.text.len()));
+            env.text.push('\0');
+        }
+        env
+    }
+
+    /// The environment as the host hands it over: `NAME=value` entries each ended by a NUL.
+    /// Bytes that are not UTF-8 are decoded lossily; an entry without `=` after its first byte
+    /// is skipped, as the standard library does.
+    #[cfg_attr(
+        not(all(target_arch = "wasm32", target_os = "wasi", target_env = "p1")),
+        allow(dead_code)
+    )]
+    fn from_entries(bytes: Vec<u8>) -> Self {
+        let text = String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        let bytes = text.as_bytes();
+        let mut entries = Vec::new();
+        let mut start = 0;
+        while start < bytes.len() {
+            let end = bytes[start..]
+                .iter()
+                .position(|&b| b == 0)
+                .map_or(bytes.len(), |i| start + i);
+            let name_end = bytes[start..end]
+                .iter()
+                .skip(1)
+                .position(|&b| b == b'=')
+                .map(|i| start + 1 + i);
+            if let Some(name_end) = name_end {
+                entries.push((start, name_end, end));
+            }
+            start = end + 1;
+        }
+        Self { text, entries }
+    }
+
+    /// This process's environment: read straight from the host in both worlds (in a WAGI
+    /// module one buffer, no copy per variable), from the standard library elsewhere.
+    pub(crate) fn of_process() -> Self {
+        #[cfg(all(target_arch = "wasm32", target_os = "wasi", target_env = "p1"))]
+        if let Some(bytes) = wasip1::environment_entries() {
+            return Self::from_entries(bytes);
+        }
+        #[cfg(all(target_arch = "wasm32", target_env = "p2"))]
+        {
+            Self::from_pairs(wasip2::cli::environment::get_environment())
+        }
+        #[cfg(not(all(target_arch = "wasm32", target_env = "p2")))]
+        {
+            Self::of_std()
+        }
+    }
+
+    /// The environment as the standard library reads it; a variable that is not UTF-8 is
+    /// decoded lossily instead of panicking.
+    #[cfg(not(all(target_arch = "wasm32", target_env = "p2")))]
+    fn of_std() -> Self {
+        let owned = |s: std::ffi::OsString| {
+            s.into_string()
+                .unwrap_or_else(|s| s.to_string_lossy().into_owned())
+        };
+        Self::from_pairs(std::env::vars_os().map(|(k, v)| (owned(k), owned(v))))
+    }
+
+    /// The value of variable `name`.
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.iter().find(|(k, _)| *k == name).map(|(_, v)| v)
+    }
+
+    /// The variables as `(name, value)`, in order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.entries.iter().map(|&(start, name_end, end)| {
+            // The ranges are at ASCII bytes of `text`, so `get` always finds them (and, unlike
+            // indexing, links no panic path into the guest).
+            let text = |range: std::ops::Range<usize>| self.text.get(range).unwrap_or_default();
+            (text(start..name_end), text(name_end + 1..end))
+        })
+    }
+}
+
+/// The WASI preview 1 calls that hand a module its environment.
+#[cfg(all(target_arch = "wasm32", target_os = "wasi", target_env = "p1"))]
+mod wasip1 {
+    #[link(wasm_import_module = "wasi_snapshot_preview1")]
+    extern "C" {
+        fn environ_sizes_get(count: *mut usize, size: *mut usize) -> u16;
+        fn environ_get(environ: *mut *mut u8, buf: *mut u8) -> u16;
+    }
+
+    /// The environment's entries (`NAME=value` and a NUL, back to back), or `None` when the
+    /// host refuses either call.
+    pub(super) fn environment_entries() -> Option<Vec<u8>> {
+        let (mut count, mut size) = (0usize, 0usize);
+        // SAFETY: both pointers are to live locals; the call writes one `usize` to each.
+        if unsafe { environ_sizes_get(&mut count, &mut size) } != 0 {
+            return None;
+        }
+        let mut pointers: Vec<*mut u8> = Vec::with_capacity(count);
+        let mut bytes: Vec<u8> = Vec::with_capacity(size);
+        // SAFETY: the host writes `count` pointers and `size` bytes of entries, the sizes it
+        // gave above, and both vectors have that much room.
+        if unsafe { environ_get(pointers.as_mut_ptr(), bytes.as_mut_ptr()) } != 0 {
+            return None;
+        }
+        // SAFETY: the call succeeded, so its `size` bytes are written.
+        unsafe { bytes.set_len(size) };
+        Some(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_from_the_host_are_read_in_place() {
+        let env = Environment::from_entries(b"A=1\0EMPTY=\0Q=x=y\0=C:=c\0NOEQ\0".to_vec());
+        let all: Vec<_> = env.iter().collect();
+        assert_eq!(all, [("A", "1"), ("EMPTY", ""), ("Q", "x=y"), ("=C:", "c")]);
+        assert_eq!(env.get("Q"), Some("x=y"));
+        assert_eq!(env.get("NOEQ"), None, "an entry without `=` is skipped");
+        assert_eq!(env.get("Q=x"), None, "whole names only");
+    }
+
+    #[test]
+    fn non_utf8_bytes_are_decoded_lossily_and_later_entries_kept() {
+        let env = Environment::from_entries(b"BAD=\xff\xfe\0GOOD=yes\0".to_vec());
+        assert_eq!(env.get("BAD"), Some("\u{fffd}\u{fffd}"));
+        assert_eq!(env.get("GOOD"), Some("yes"));
+    }
+
+    #[test]
+    fn pairs_keep_their_order_and_the_first_of_a_name_wins() {
+        let env = Environment::from_pairs(
+            [("K", "first"), ("X", "a=b"), ("K", "second")]
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
+        assert_eq!(env.get("K"), Some("first"));
+        assert_eq!(env.get("X"), Some("a=b"));
+        assert_eq!(env.iter().count(), 3);
+        assert_eq!(Environment::from_pairs([]).get("K"), None);
+    }
+
+    #[test]
+    fn the_process_environment_matches_the_standard_library() {
+        let env = Environment::of_process();
+        for (k, v) in std::env::vars() {
+            assert_eq!(env.get(&k), Some(v.as_str()), "{k}");
+        }
+    }
+}
