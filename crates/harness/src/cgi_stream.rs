@@ -382,9 +382,12 @@ impl OutputStream for CgiStdout {
         let out = self.lock();
         match out.phase {
             Phase::Head(_) | Phase::Discard => Ok(WRITE_PERMIT),
-            Phase::Body if out.body_tx.is_none() => Err(StreamError::Closed),
-            Phase::Body if out.permit.is_some() => Ok(WRITE_PERMIT),
-            Phase::Body => Ok(0),
+            Phase::Body => match &out.body_tx {
+                None => Err(StreamError::Closed),
+                // The guest is the only sender, so room seen here is still there at its write.
+                Some(tx) if out.permit.is_some() || tx.capacity() > 0 => Ok(WRITE_PERMIT),
+                Some(_) => Ok(0),
+            },
             Phase::Closed => Err(StreamError::Closed),
         }
     }
@@ -396,7 +399,9 @@ impl Pollable for CgiStdout {
         let tx = {
             let out = self.lock();
             match (&out.phase, &out.permit, &out.body_tx) {
-                (Phase::Body, None, Some(tx)) => tx.clone(),
+                // A permit is reserved only to wait for room: with room, the write sends at
+                // once (no permit to take and give back for each write).
+                (Phase::Body, None, Some(tx)) if tx.capacity() == 0 => tx.clone(),
                 _ => return,
             }
         };
