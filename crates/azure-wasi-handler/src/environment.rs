@@ -44,23 +44,23 @@ impl Environment {
     fn from_entries(bytes: Vec<u8>) -> Self {
         let text = String::from_utf8(bytes)
             .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-        let bytes = text.as_bytes();
+        // One pass: an entry ends at its NUL, its name at the first `=` after its first byte.
         let mut entries = Vec::new();
-        let mut start = 0;
-        while start < bytes.len() {
-            let end = bytes[start..]
-                .iter()
-                .position(|&b| b == 0)
-                .map_or(bytes.len(), |i| start + i);
-            let name_end = bytes[start..end]
-                .iter()
-                .skip(1)
-                .position(|&b| b == b'=')
-                .map(|i| start + 1 + i);
-            if let Some(name_end) = name_end {
-                entries.push((start, name_end, end));
+        let (mut start, mut name_end) = (0, None);
+        for (at, byte) in text.bytes().enumerate() {
+            match byte {
+                0 => {
+                    if let Some(name_end) = name_end.take() {
+                        entries.push((start, name_end, at));
+                    }
+                    start = at + 1;
+                }
+                b'=' if name_end.is_none() && at > start => name_end = Some(at),
+                _ => {}
             }
-            start = end + 1;
+        }
+        if let Some(name_end) = name_end {
+            entries.push((start, name_end, text.len()));
         }
         Self { text, entries }
     }

@@ -121,30 +121,36 @@ impl Request {
 
     /// A CGI request from its environment; `body` is stdin or the reader a test passes.
     fn from_cgi(env: Environment, body: BodyState) -> Result<Self, Error> {
-        let get = |name: &str| env.get(name).unwrap_or("");
+        let vars = CgiVars::of(&env);
 
-        let method = match get("REQUEST_METHOD") {
+        let method = match vars.method.unwrap_or("") {
             "" => "GET".to_string(),
             m => checked_method(m)?,
         };
-        let path = match get("PATH_INFO") {
+        let path = match vars.path.unwrap_or("") {
             "" => "/".to_string(),
             p => p.to_string(),
         };
-        let raw_path = match get("X_RAW_PATH_INFO") {
+        let raw_path = match vars.raw_path.unwrap_or("") {
             "" => path.clone(),
             p => p.to_string(),
         };
-        let query_string = get("QUERY_STRING").to_string();
+        let query_string = vars.query.unwrap_or("").to_string();
         let query = Query::parse(&query_string);
-        let content_type = [get("CONTENT_TYPE"), get("HTTP_CONTENT_TYPE")]
-            .into_iter()
-            .map(str::trim_ascii)
-            .find(|v| !v.is_empty())
-            .map(str::to_string);
-        let content_length = [get("CONTENT_LENGTH"), get("HTTP_CONTENT_LENGTH")]
-            .into_iter()
-            .find_map(|v| v.trim_ascii().parse::<u64>().ok());
+        let content_type = [
+            vars.content_type.unwrap_or(""),
+            vars.http_content_type.unwrap_or(""),
+        ]
+        .into_iter()
+        .map(str::trim_ascii)
+        .find(|v| !v.is_empty())
+        .map(str::to_string);
+        let content_length = [
+            vars.content_length.unwrap_or(""),
+            vars.http_content_length.unwrap_or(""),
+        ]
+        .into_iter()
+        .find_map(|v| v.trim_ascii().parse::<u64>().ok());
 
         Ok(Self {
             method,
@@ -627,6 +633,41 @@ impl Request {
         }
         let body = self.body()?;
         Ok(Query::parse(&String::from_utf8_lossy(body)))
+    }
+}
+
+/// The CGI variables a request is built from, found in one pass over the environment (the
+/// first of a name wins, as in [`Request::env`]).
+#[derive(Default)]
+struct CgiVars<'a> {
+    method: Option<&'a str>,
+    path: Option<&'a str>,
+    raw_path: Option<&'a str>,
+    query: Option<&'a str>,
+    content_type: Option<&'a str>,
+    http_content_type: Option<&'a str>,
+    content_length: Option<&'a str>,
+    http_content_length: Option<&'a str>,
+}
+
+impl<'a> CgiVars<'a> {
+    fn of(env: &'a Environment) -> Self {
+        let mut vars = Self::default();
+        for (name, value) in env.iter() {
+            let slot = match name {
+                "REQUEST_METHOD" => &mut vars.method,
+                "PATH_INFO" => &mut vars.path,
+                "X_RAW_PATH_INFO" => &mut vars.raw_path,
+                "QUERY_STRING" => &mut vars.query,
+                "CONTENT_TYPE" => &mut vars.content_type,
+                "HTTP_CONTENT_TYPE" => &mut vars.http_content_type,
+                "CONTENT_LENGTH" => &mut vars.content_length,
+                "HTTP_CONTENT_LENGTH" => &mut vars.http_content_length,
+                _ => continue,
+            };
+            slot.get_or_insert(value);
+        }
+        vars
     }
 }
 
