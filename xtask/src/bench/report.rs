@@ -176,7 +176,7 @@ pub fn markdown(r: &Results) -> String {
             }
         }
     }
-    o.push_str("\n### CPU time and page faults per request (the server process's user + system CPU and minor faults over the load run / requests)\n\nThese are the figures to compare between runs: they hardly move when other work shares the machine, where req/s does. A page fault is a page touched for the first time since it was mapped or reset: for the harness, mostly the guest's fresh memory.\n\n| scenario | concurrency | harness CPU | faults | native hyper CPU | wasmtime serve CPU | faults |\n|---|---:|---:|---:|---:|---:|---:|\n");
+    o.push_str("\n### CPU time and page faults per request (the server process's user + system CPU and minor faults over the load run / requests)\n\nThese are the figures to compare between runs: they hardly move when other work shares the machine, where req/s does. A page fault is a page touched for the first time since it was mapped or reset: for the harness, mostly the guest's fresh memory. `wrk` shares the machine's cores with the server, so req/s is bounded by server CPU plus `wrk` CPU per request; `wrk` costs more per request against a slower server, which finds it asleep (each response then pays a wake-up on both sides).\n\n| scenario | concurrency | harness CPU | faults | wrk CPU (vs harness) | native hyper CPU | wrk CPU (vs native) | wasmtime serve CPU | faults |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     let cpu = |l: Option<&Load>| match l {
         Some(l) if l.cpu_us > 0.0 => format!("{:.1} µs", l.cpu_us),
         _ => "–".into(),
@@ -185,14 +185,20 @@ pub fn markdown(r: &Results) -> String {
         Some(l) if l.cpu_us > 0.0 => format!("{:.1}", l.faults),
         _ => "–".into(),
     };
+    let client = |l: Option<&Load>| match l {
+        Some(l) if l.client_cpu_us > 0.0 => format!("{:.1} µs", l.client_cpu_us),
+        _ => "–".into(),
+    };
     for s in &r.scenarios {
         o.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             s.label(),
             s.concurrency,
             cpu(Some(&s.harness)),
             faults(Some(&s.harness)),
+            client(Some(&s.harness)),
             cpu(s.native.as_ref()),
+            client(s.native.as_ref()),
             cpu(s.wasmtime_serve.as_ref()),
             faults(s.wasmtime_serve.as_ref())
         ));
@@ -322,6 +328,7 @@ fn load_json(l: &Load) -> Json {
         ("failed", Json::Num(l.errors as f64)),
         ("cpu_us_per_request", Json::Num(l.cpu_us)),
         ("page_faults_per_request", Json::Num(l.faults)),
+        ("wrk_cpu_us_per_request", Json::Num(l.client_cpu_us)),
     ])
 }
 
@@ -498,6 +505,7 @@ mod tests {
             requests: 100,
             cpu_us: 40.0,
             faults: 12.0,
+            client_cpu_us: 15.0,
         }
     }
 
@@ -594,12 +602,16 @@ mod tests {
         assert!(md.contains("| 30% | met |"), "{md}");
         let json = json(&results(), 1).pretty();
         assert!(json.contains("\"ratio_vs_wasmtime_serve\": 0.5"), "{json}");
-        // CPU per request: harness, native, wasmtime serve (the component row has all three).
+        // CPU per request: harness and wrk against it, native and wrk against it, wasmtime
+        // serve (the component row has all of them).
         assert!(
-            md.contains("| hello (component) | 32 | 40.0 µs | 12.0 | 40.0 µs | 40.0 µs | 12.0 |"),
+            md.contains(
+                "| hello (component) | 32 | 40.0 µs | 12.0 | 15.0 µs | 40.0 µs | 15.0 µs | 40.0 µs | 12.0 |"
+            ),
             "{md}"
         );
         assert!(json.contains("\"cpu_us_per_request\": 40"), "{json}");
+        assert!(json.contains("\"wrk_cpu_us_per_request\": 15"), "{json}");
         assert!(json.contains("\"hello-component\""), "{json}");
         assert!(json.contains("\"as_built_bytes\": 665600"), "{json}");
         // The component as built and after wasm-opt -Oz, each with its gzip -9.
