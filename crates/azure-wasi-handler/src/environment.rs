@@ -69,7 +69,7 @@ impl Environment {
     /// module one buffer, no copy per variable), from the standard library elsewhere.
     pub(crate) fn of_process() -> Self {
         #[cfg(all(target_arch = "wasm32", target_os = "wasi", target_env = "p1"))]
-        if let Some(bytes) = wasip1::environment_entries() {
+        if let Some(bytes) = crate::wasip1::environment_entries() {
             return Self::from_entries(bytes);
         }
         #[cfg(all(target_arch = "wasm32", target_env = "p2"))]
@@ -106,36 +106,6 @@ impl Environment {
             let text = |range: std::ops::Range<usize>| self.text.get(range).unwrap_or_default();
             (text(start..name_end), text(name_end + 1..end))
         })
-    }
-}
-
-/// The WASI preview 1 calls that hand a module its environment.
-#[cfg(all(target_arch = "wasm32", target_os = "wasi", target_env = "p1"))]
-mod wasip1 {
-    #[link(wasm_import_module = "wasi_snapshot_preview1")]
-    extern "C" {
-        fn environ_sizes_get(count: *mut usize, size: *mut usize) -> u16;
-        fn environ_get(environ: *mut *mut u8, buf: *mut u8) -> u16;
-    }
-
-    /// The environment's entries (`NAME=value` and a NUL, back to back), or `None` when the
-    /// host refuses either call.
-    pub(super) fn environment_entries() -> Option<Vec<u8>> {
-        let (mut count, mut size) = (0usize, 0usize);
-        // SAFETY: both pointers are to live locals; the call writes one `usize` to each.
-        if unsafe { environ_sizes_get(&mut count, &mut size) } != 0 {
-            return None;
-        }
-        let mut pointers: Vec<*mut u8> = Vec::with_capacity(count);
-        let mut bytes: Vec<u8> = Vec::with_capacity(size);
-        // SAFETY: the host writes `count` pointers and `size` bytes of entries, the sizes it
-        // gave above, and both vectors have that much room.
-        if unsafe { environ_get(pointers.as_mut_ptr(), bytes.as_mut_ptr()) } != 0 {
-            return None;
-        }
-        // SAFETY: the call succeeded, so its `size` bytes are written.
-        unsafe { bytes.set_len(size) };
-        Some(bytes)
     }
 }
 

@@ -32,6 +32,8 @@ mod response;
 mod run;
 #[cfg(all(target_arch = "wasm32", target_env = "p2"))]
 mod wasi_http;
+#[cfg(all(target_arch = "wasm32", target_os = "wasi", target_env = "p1"))]
+mod wasip1;
 
 pub use error::Error;
 pub use query::{decode_component, Query};

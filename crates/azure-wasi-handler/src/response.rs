@@ -402,6 +402,15 @@ impl Response {
     pub fn send(self) -> io::Result<()> {
         let stdout = io::stdout();
         let mut lock = stdout.lock();
+        // In a WAGI module each write is one host call: std's stdout would hold back a body
+        // that does not end in a newline for a second one. Whatever the handler printed first
+        // goes out first.
+        #[cfg(all(target_arch = "wasm32", target_os = "wasi", target_env = "p1"))]
+        {
+            lock.flush()?;
+            self.write_cgi(&mut crate::wasip1::Stdout)
+        }
+        #[cfg(not(all(target_arch = "wasm32", target_os = "wasi", target_env = "p1")))]
         self.write_cgi(&mut lock)
     }
 }
