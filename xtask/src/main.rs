@@ -45,10 +45,13 @@ commands:
                  fails if the harness's RSS grows by more than 16 MiB during a transfer
   bench --dashboard [--quick]  hello throughput with the dashboard and /metrics on (and a live
                  viewer) against off, in the same run (also part of the full bench)
-  bench [--quick] [--wagi=PATH]  sizes, instantiation, cold start, throughput vs native hyper
+  bench [--quick] [--wagi=PATH] [--baseline=PATH]
+                 sizes, instantiation, cold start, throughput vs native hyper
                  (modules: and vs the WAGI 0.8 binary at PATH when given; components: vs
                  `wasmtime serve`), blob writes end to end with their CPU split (guest, host,
-                 emulator), for modules and components, beside the previous run's figures
+                 emulator), for modules and components, beside the previous run's figures;
+                 --baseline serves the hello module on another harness binary (say, a copy of
+                 the previous build) in the same rounds, for an A/B free of machine drift
   lint           cargo fmt --check and cargo clippy --all-targets -- -D warnings
   tools          install wasm-opt, jco and the wasmtime CLI if missing and print where they are
   new NAME --from SAMPLE [--path DIR] [--git URL]
@@ -93,7 +96,8 @@ fn main() -> ExitCode {
             !(args[0] == "bench"
                 && (a.starts_with("--minutes=")
                     || a.starts_with("--mib=")
-                    || a.starts_with("--wagi=")))
+                    || a.starts_with("--wagi=")
+                    || a.starts_with("--baseline=")))
         })
         .find(|a| !allowed.contains(&a.as_str()))
     {
@@ -127,12 +131,14 @@ fn main() -> ExitCode {
             }
         }
         Some("bench") if flag("--dashboard") => bench::dashboard::run(flag("--quick")),
-        Some("bench") => bench::run(
-            flag("--quick"),
-            args.iter()
-                .find_map(|a| a.strip_prefix("--wagi="))
-                .map(std::path::PathBuf::from),
-        ),
+        Some("bench") => {
+            let path = |prefix: &str| {
+                args.iter()
+                    .find_map(|a| a.strip_prefix(prefix))
+                    .map(std::path::PathBuf::from)
+            };
+            bench::run(flag("--quick"), path("--wagi="), path("--baseline="))
+        }
         Some("tools") => tools::run(),
         Some("help") | Some("--help") | Some("-h") | None => {
             print!("{USAGE}");

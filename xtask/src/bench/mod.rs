@@ -90,6 +90,9 @@ pub struct Scenario {
     pub wasmtime_serve: Option<Load>,
     /// The same module on WAGI 0.8 (`--wagi=PATH`).
     pub wagi: Option<Load>,
+    /// The same module on another harness binary (`--baseline=PATH`), such as the previous
+    /// build: a same-run A/B, where "since the previous run" compares machine states too.
+    pub baseline: Option<Load>,
 }
 
 impl Scenario {
@@ -136,8 +139,9 @@ pub struct Results {
 }
 
 /// Runs the benchmark (`quick`: a short run, under a minute once everything is built); `wagi`,
-/// a WAGI 0.8 binary to serve the hello module beside the harness.
-pub fn run(quick: bool, wagi: Option<PathBuf>) -> Result<(), String> {
+/// a WAGI 0.8 binary to serve the hello module beside the harness; `baseline`, another harness
+/// binary (say, the previous build) to serve the same modules beside it.
+pub fn run(quick: bool, wagi: Option<PathBuf>, baseline: Option<PathBuf>) -> Result<(), String> {
     let plan = Plan::new(quick);
     load::ensure_wrk()?;
     let (target, out) = procs::release_build(&["harness", "bench-native"])?;
@@ -287,6 +291,27 @@ pub fn run(quick: bool, wagi: Option<PathBuf>) -> Result<(), String> {
         }
         None => None,
     };
+    let baseline_server = match &baseline {
+        Some(bin) => {
+            // The same modules and routes, its own compile cache, no emulators (its blob route
+            // points at the same emulator; only hello is loaded).
+            let config_b = out.join("wagi-baseline.toml");
+            write_config(
+                &config_b,
+                &opt_dir,
+                blob_port,
+                &out.join("baseline-cache"),
+                false,
+            )?;
+            let (b, _) = start_harness(bin, &config_b, &[], "/hello", &out.join("baseline.log"))
+                .map_err(|e| format!("the --baseline harness {}: {e}", bin.display()))?;
+            Some(b)
+        }
+        None => None,
+    };
+    let hello_baseline = baseline_server
+        .as_ref()
+        .map(|b| format!("http://{}/hello", b.addr));
     let hello_h = format!("http://{}/hello", harness.addr);
     let hello_n = format!("http://{}/hello", native.addr);
     let hello_hc = format!("http://{}/hello", harness_c.addr);
@@ -298,6 +323,7 @@ pub fn run(quick: bool, wagi: Option<PathBuf>) -> Result<(), String> {
     for url in [&hello_h, &hello_n, &hello_hc, &hello_w]
         .into_iter()
         .chain(hello_wagi.as_ref())
+        .chain(hello_baseline.as_ref())
     {
         load::wrk(url, 32, 1, None)?;
     }
@@ -310,13 +336,14 @@ pub fn run(quick: bool, wagi: Option<PathBuf>) -> Result<(), String> {
     let mut scenarios = Vec::new();
     for concurrency in [1, 16, 32] {
         eprintln!(
-            "hello at concurrency {concurrency}: {} rounds of {} s, alternating harness (module), native, harness (component), wasmtime serve{}",
+            "hello at concurrency {concurrency}: {} rounds of {} s, alternating harness (module), native, harness (component), wasmtime serve{}{}",
             plan.rounds,
             plan.secs,
-            if wagi_server.is_some() { ", WAGI" } else { "" }
+            if wagi_server.is_some() { ", WAGI" } else { "" },
+            if baseline_server.is_some() { ", baseline harness" } else { "" }
         );
         let (mut h, mut n, mut hc, mut w) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let mut wg = Vec::new();
+        let (mut wg, mut bl) = (Vec::new(), Vec::new());
         for _ in 0..plan.rounds {
             let run = |pid: u32, url: &str| load::wrk_on(pid, url, concurrency, plan.secs, None);
             h.push(run(harness.pid(), &hello_h)?);
@@ -325,6 +352,9 @@ pub fn run(quick: bool, wagi: Option<PathBuf>) -> Result<(), String> {
             w.push(run(wasmtime_serve.pid(), &hello_w)?);
             if let (Some(server), Some(url)) = (&wagi_server, &hello_wagi) {
                 wg.push(run(server.pid(), url)?);
+            }
+            if let (Some(server), Some(url)) = (&baseline_server, &hello_baseline) {
+                bl.push(run(server.pid(), url)?);
             }
         }
         scenarios.push(Scenario {
@@ -335,6 +365,7 @@ pub fn run(quick: bool, wagi: Option<PathBuf>) -> Result<(), String> {
             native: Some(load::median(&n)),
             wasmtime_serve: None,
             wagi: (!wg.is_empty()).then(|| load::median(&wg)),
+            baseline: (!bl.is_empty()).then(|| load::median(&bl)),
         });
         scenarios.push(Scenario {
             name: "hello",
@@ -344,12 +375,16 @@ pub fn run(quick: bool, wagi: Option<PathBuf>) -> Result<(), String> {
             native: Some(load::median(&n)),
             wasmtime_serve: Some(load::median(&w)),
             wagi: None,
+            baseline: None,
         });
     }
     native.stop();
     wasmtime_serve.stop();
     if let Some(w) = wagi_server {
         w.stop();
+    }
+    if let Some(b) = baseline_server {
+        b.stop();
     }
     let rss_hello_kib = harness.peak_rss_kib()?;
 
@@ -379,6 +414,7 @@ pub fn run(quick: bool, wagi: Option<PathBuf>) -> Result<(), String> {
             native: None,
             wasmtime_serve: None,
             wagi: None,
+            baseline: None,
         });
     }
     let rss_blob_kib = harness.peak_rss_kib()?;
@@ -406,6 +442,7 @@ pub fn run(quick: bool, wagi: Option<PathBuf>) -> Result<(), String> {
             native: None,
             wasmtime_serve: None,
             wagi: None,
+            baseline: None,
         });
     }
     let rss_component_kib = harness_c.peak_rss_kib()?;

@@ -50,6 +50,12 @@ fn ratio_vs_wagi(s: &Scenario) -> Option<f64> {
         .map(|w| s.harness.rps / w.rps)
 }
 
+fn ratio_vs_baseline(s: &Scenario) -> Option<f64> {
+    s.baseline
+        .filter(|b| b.rps > 0.0)
+        .map(|b| s.harness.rps / b.rps)
+}
+
 fn percent(x: Option<f64>) -> String {
     x.map(|x| format!("{:.0}%", x * 100.0))
         .unwrap_or_else(|| "–".into())
@@ -172,6 +178,34 @@ pub fn markdown(r: &Results) -> String {
                     ratio_vs_wagi(s).unwrap_or(0.0),
                     s.harness.cpu_us,
                     w.cpu_us
+                ));
+            }
+        }
+    }
+    let with_baseline: Vec<&Scenario> = r
+        .scenarios
+        .iter()
+        .filter(|s| s.baseline.is_some())
+        .collect();
+    if !with_baseline.is_empty() {
+        o.push_str("\n### This harness vs the baseline harness (`--baseline`), same module, same run (read this, not \"since the previous run\", for what a change did)\n\n| scenario | concurrency | harness req/s | p50 | p99 | baseline req/s | p50 | p99 | harness / baseline | harness CPU | baseline CPU | CPU change |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        for s in with_baseline {
+            if let Some(b) = &s.baseline {
+                let change = if b.cpu_us > 0.0 {
+                    format!("{:+.1}%", (s.harness.cpu_us / b.cpu_us - 1.0) * 100.0)
+                } else {
+                    "–".into()
+                };
+                o.push_str(&format!(
+                    "| {} | {} | {} | {} | {} | {:.1} µs | {:.1} µs | {} |\n",
+                    s.label(),
+                    s.concurrency,
+                    load_cells(&s.harness),
+                    load_cells(b),
+                    percent(ratio_vs_baseline(s)),
+                    s.harness.cpu_us,
+                    b.cpu_us,
+                    change
                 ));
             }
         }
@@ -445,6 +479,10 @@ pub fn json(r: &Results, unix_time: u64) -> Json {
                             ),
                             ("wagi", s.wagi.as_ref().map(load_json).unwrap_or(Json::Null)),
                             (
+                                "baseline",
+                                s.baseline.as_ref().map(load_json).unwrap_or(Json::Null),
+                            ),
+                            (
                                 "ratio_vs_wagi",
                                 ratio_vs_wagi(s).map(Json::Num).unwrap_or(Json::Null),
                             ),
@@ -528,6 +566,7 @@ mod tests {
             native: native.map(load),
             wasmtime_serve: wasmtime.map(load),
             wagi: None,
+            baseline: None,
         };
         Results {
             plan: Plan {
@@ -633,6 +672,24 @@ mod tests {
         assert!(md.contains("| ≥ 1.0x | 0.50x | missed |"), "{md}");
         assert_eq!(min_vs_wasmtime_serve(&results()), Some(0.5));
         assert!(!md.contains("WAGI"), "no WAGI rows without --wagi: {md}");
+    }
+
+    #[test]
+    fn baseline_rows_appear_when_a_baseline_harness_was_measured() {
+        let mut r = results();
+        assert!(
+            !markdown(&r).contains("baseline harness"),
+            "no rows without --baseline"
+        );
+        let mut baseline = load(2000.0);
+        baseline.cpu_us = 50.0;
+        r.scenarios[0].baseline = Some(baseline);
+        let md = markdown(&r);
+        assert!(md.contains("This harness vs the baseline harness"), "{md}");
+        // hello module at c=32: 3000 vs 2000 req/s, 40 vs 50 µs of CPU.
+        assert!(md.contains("| 150% | 40.0 µs | 50.0 µs | -20.0% |"), "{md}");
+        let json = json(&r, 1).pretty();
+        assert!(json.contains("\"baseline\": {"), "{json}");
     }
 
     #[test]
