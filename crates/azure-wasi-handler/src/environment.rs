@@ -3,14 +3,9 @@
 //! WAGI request's twenty-odd variables costs two allocations instead of two per variable.
 
 /// Environment variables kept in one buffer, looked up by name (the first entry of a name
-/// wins).
-///
-/// ```ignore
-/// let env = Environment::from_pairs([("A".to_string(), "1".to_string())]);
-/// assert_eq!(env.get("A"), Some("1"));
-/// assert_eq!(env.get("B"), None);
-/// ```
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+/// wins). Crate-private: [`crate::Request::env`] is how a handler reads it; the unit tests below
+/// are its examples.
+#[derive(Debug, Default)]
 pub(crate) struct Environment {
     /// The entries, each `NAME=value` followed by a NUL.
     text: String,
