@@ -534,7 +534,6 @@ impl Harness {
         let clock = RunClock::start();
         let harness = self.clone();
         let run_clock = clock.clone();
-        let on_panic = (stdout.clone(), route.clone());
         // The guest's outbound calls are recorded in the request's call list (the dashboard),
         // also after it moved to a task of its own.
         let guest = crate::observe::scoped(calls, async move {
@@ -542,8 +541,16 @@ impl Harness {
             let (outcome, timings, stderr) = match harness.inner.modules.get(index) {
                 Some(PreparedModule::Wagi(m)) => {
                     let inner = &harness.inner;
-                    m.run(&inner.engine, &inner.limits, input, stdio, hops, &run_clock)
+                    let run = m.run(&inner.engine, &inner.limits, input, stdio, hops, &run_clock);
+                    // A panic in host code while the guest runs answers 500 (or cuts a body
+                    // under way), through the same finish as any other outcome.
+                    CatchPanic(std::pin::pin!(run))
                         .await
+                        .unwrap_or_else(|panic| {
+                            let detail = crate::catch_panic::panicked(&panic);
+                            tracing::error!(route = %route, "{detail}");
+                            (Outcome::Failed(detail), Timings::default(), Bytes::new())
+                        })
                 }
                 _ => (
                     Outcome::Failed("the route's module is not a WAGI module".into()),
@@ -556,17 +563,6 @@ impl Harness {
             // Closes the body only after the log lines are written.
             (stdout.finish(outcome), timings)
         });
-        // A panic in host code while the guest runs answers 500 (or cuts a body under way).
-        let guest = async move {
-            CatchPanic(std::pin::pin!(guest))
-                .await
-                .unwrap_or_else(|panic| {
-                    let (stdout, route) = on_panic;
-                    let detail = crate::catch_panic::panicked(&panic);
-                    tracing::error!(route = %route, "{detail}");
-                    (stdout.finish(Outcome::Failed(detail)), Timings::default())
-                })
-        };
         // The guest runs on this task until its head is ready or it ends (a small handler
         // ends first: no task to spawn, no timer). Only a guest still running after its head
         // moves to a task of its own, to write the body while the client reads it; dropping
