@@ -29,17 +29,28 @@ impl Environment {
         env
     }
 
-    /// The environment as the host hands it over: `NAME=value` entries each ended by a NUL.
-    /// Bytes that are not UTF-8 are decoded lossily; an entry without `=` after its first byte
-    /// is skipped, as the standard library does.
+    /// The environment as the host hands it over: `NAME=value` entries each ended by a NUL, and
+    /// where each begins (`starts`, when the host said). Bytes that are not UTF-8 are decoded
+    /// lossily; an entry without `=` after its first byte is skipped, as the standard library
+    /// does.
     #[cfg_attr(
         not(all(target_arch = "wasm32", target_os = "wasi", target_env = "p1")),
         allow(dead_code)
     )]
-    fn from_entries(bytes: Vec<u8>) -> Self {
-        let text = String::from_utf8(bytes)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-        // One pass: an entry ends at its NUL, its name at the first `=` after its first byte.
+    fn from_entries(bytes: Vec<u8>, starts: Option<&[usize]>) -> Self {
+        match String::from_utf8(bytes) {
+            Ok(text) => match starts.and_then(|starts| entries_at(&text, starts)) {
+                Some(entries) => Self { text, entries },
+                None => Self::scanned(text),
+            },
+            // Decoding moved the bytes, so the places are found again.
+            Err(e) => Self::scanned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        }
+    }
+
+    /// The entries of `text`, found in one pass: an entry ends at its NUL, its name at the first
+    /// `=` after its first byte.
+    fn scanned(text: String) -> Self {
         let mut entries = Vec::new();
         let (mut start, mut name_end) = (0, None);
         for (at, byte) in text.bytes().enumerate() {
@@ -64,8 +75,8 @@ impl Environment {
     /// module one buffer, no copy per variable), from the standard library elsewhere.
     pub(crate) fn of_process() -> Self {
         #[cfg(all(target_arch = "wasm32", target_os = "wasi", target_env = "p1"))]
-        if let Some(bytes) = crate::wasip1::environment_entries() {
-            return Self::from_entries(bytes);
+        if let Some((bytes, starts)) = crate::wasip1::environment_entries() {
+            return Self::from_entries(bytes, starts.as_deref());
         }
         #[cfg(all(target_arch = "wasm32", target_env = "p2"))]
         {
@@ -104,13 +115,40 @@ impl Environment {
     }
 }
 
+/// The entries of `text` that begin at `starts`, reading only their names: each entry ends at
+/// the NUL just before the next one begins (the last at the end of `text`). `None` when the
+/// places do not describe `text` that way (the first not at 0, one not after the previous, or a
+/// missing NUL); the caller then scans.
+fn entries_at(text: &str, starts: &[usize]) -> Option<Vec<(usize, usize, usize)>> {
+    let bytes = text.as_bytes();
+    if starts.first().copied().unwrap_or(bytes.len()) != 0 {
+        return None;
+    }
+    let mut entries = Vec::with_capacity(starts.len());
+    for (i, &start) in starts.iter().enumerate() {
+        let end = starts
+            .get(i + 1)
+            .copied()
+            .unwrap_or(bytes.len())
+            .checked_sub(1)?;
+        if start > end || bytes.get(end) != Some(&0) {
+            return None;
+        }
+        let entry = bytes.get(start..end)?;
+        if let Some(eq) = entry.iter().skip(1).position(|&b| b == b'=') {
+            entries.push((start, start + 1 + eq, end));
+        }
+    }
+    Some(entries)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn entries_from_the_host_are_read_in_place() {
-        let env = Environment::from_entries(b"A=1\0EMPTY=\0Q=x=y\0=C:=c\0NOEQ\0".to_vec());
+        let env = Environment::from_entries(b"A=1\0EMPTY=\0Q=x=y\0=C:=c\0NOEQ\0".to_vec(), None);
         let all: Vec<_> = env.iter().collect();
         assert_eq!(all, [("A", "1"), ("EMPTY", ""), ("Q", "x=y"), ("=C:", "c")]);
         assert_eq!(env.get("Q"), Some("x=y"));
@@ -119,8 +157,30 @@ mod tests {
     }
 
     #[test]
+    fn the_hosts_places_are_used_when_they_fit_and_a_scan_otherwise() {
+        let bytes = b"A=1\0EMPTY=\0Q=x=y\0=C:=c\0NOEQ\0";
+        let text = std::str::from_utf8(bytes).unwrap();
+        let scanned = Environment::from_entries(bytes.to_vec(), None).entries;
+        assert_eq!(scanned.len(), 4);
+        assert_eq!(entries_at(text, &[0, 4, 11, 17, 23]), Some(scanned.clone()));
+        let bad: [&[usize]; 5] = [
+            &[1, 4, 11, 17, 23], // the first entry not at 0
+            &[0, 11, 4, 17, 23], // out of order
+            &[0, 5, 11, 17, 23], // not just after a NUL
+            &[0, 4, 11, 17, 99], // past the end
+            &[],                 // none for non-empty entries
+        ];
+        for starts in bad {
+            assert_eq!(entries_at(text, starts), None, "{starts:?}");
+            let env = Environment::from_entries(bytes.to_vec(), Some(starts));
+            assert_eq!(env.entries, scanned, "{starts:?} falls back to the scan");
+        }
+        assert_eq!(entries_at("", &[]), Some(vec![]));
+    }
+
+    #[test]
     fn non_utf8_bytes_are_decoded_lossily_and_later_entries_kept() {
-        let env = Environment::from_entries(b"BAD=\xff\xfe\0GOOD=yes\0".to_vec());
+        let env = Environment::from_entries(b"BAD=\xff\xfe\0GOOD=yes\0".to_vec(), Some(&[0, 7]));
         assert_eq!(env.get("BAD"), Some("\u{fffd}\u{fffd}"));
         assert_eq!(env.get("GOOD"), Some("yes"));
     }

@@ -18,9 +18,11 @@ extern "C" {
     fn fd_write(fd: u32, iovs: *const Ciovec, iovs_len: usize, nwritten: *mut usize) -> u16;
 }
 
-/// The environment's entries (`NAME=value` and a NUL, back to back), or `None` when the host
-/// refuses either call.
-pub(crate) fn environment_entries() -> Option<Vec<u8>> {
+/// The environment's entries (`NAME=value` and a NUL, back to back) and where each begins in
+/// them (from the pointers `environ_get` writes, so the caller need not search for the NULs),
+/// or `None` when the host refuses either call. The places are `None` when a pointer is not
+/// into the entries.
+pub(crate) fn environment_entries() -> Option<(Vec<u8>, Option<Vec<usize>>)> {
     let (mut count, mut size) = (0usize, 0usize);
     // SAFETY: both pointers are to live locals; the call writes one `usize` to each.
     if unsafe { environ_sizes_get(&mut count, &mut size) } != 0 {
@@ -33,9 +35,18 @@ pub(crate) fn environment_entries() -> Option<Vec<u8>> {
     if unsafe { environ_get(pointers.as_mut_ptr(), bytes.as_mut_ptr()) } != 0 {
         return None;
     }
-    // SAFETY: the call succeeded, so its `size` bytes are written.
-    unsafe { bytes.set_len(size) };
-    Some(bytes)
+    // SAFETY: the call succeeded, so its `count` pointers and `size` bytes are written.
+    unsafe {
+        pointers.set_len(count);
+        bytes.set_len(size);
+    }
+    // Only the addresses are compared: nothing is read through the pointers.
+    let base = bytes.as_ptr() as usize;
+    let starts = pointers
+        .iter()
+        .map(|&p| (p as usize).checked_sub(base).filter(|&at| at < size))
+        .collect();
+    Some((bytes, starts))
 }
 
 /// The module's stdout without a buffer: each `write` is one `fd_write` of the bytes given.
