@@ -45,6 +45,10 @@ commands:
                  fails if the harness's RSS grows by more than 16 MiB during a transfer
   bench --dashboard [--quick]  hello throughput with the dashboard and /metrics on (and a live
                  viewer) against off, in the same run (also part of the full bench)
+  bench --instructions [--baseline=PATH]
+                 user-space instructions per hello request (valgrind's callgrind, installed when
+                 missing): harness module and component, native hyper, and the harness binary at
+                 PATH; exact between runs, so it shows a small change that req/s and CPU time hide
   bench [--quick] [--wagi=PATH] [--baseline=PATH]
                  sizes, instantiation, cold start, throughput vs native hyper
                  (modules: and vs the WAGI 0.8 binary at PATH when given; components: vs
@@ -79,7 +83,13 @@ fn main() -> ExitCode {
     let flag = |name: &str| args.iter().skip(1).any(|a| a == name);
     let allowed: &[&str] = match args.first().map(String::as_str) {
         Some("demo") => &["--serve", "--components"],
-        Some("bench") => &["--quick", "--soak", "--big", "--dashboard"],
+        Some("bench") => &[
+            "--quick",
+            "--soak",
+            "--big",
+            "--dashboard",
+            "--instructions",
+        ],
         _ => &[],
     };
     let soak_minutes = args
@@ -131,6 +141,11 @@ fn main() -> ExitCode {
             }
         }
         Some("bench") if flag("--dashboard") => bench::dashboard::run(flag("--quick")),
+        Some("bench") if flag("--instructions") => bench::instructions::run(
+            args.iter()
+                .find_map(|a| a.strip_prefix("--baseline="))
+                .map(std::path::PathBuf::from),
+        ),
         Some("bench") => {
             let path = |prefix: &str| {
                 args.iter()

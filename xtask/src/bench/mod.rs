@@ -11,6 +11,7 @@
 
 pub mod big;
 pub mod dashboard;
+pub mod instructions;
 mod json;
 mod load;
 mod previous;

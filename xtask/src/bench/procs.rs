@@ -167,7 +167,7 @@ pub fn start_wagi(
 
 /// Spawns `cmd` (a server that will listen on `addr`), its stderr to `log` and `RUST_LOG=warn`,
 /// and waits for `GET probe` to answer 200 (see [`wait_ready`]).
-fn start_listening(
+pub fn start_listening(
     mut cmd: Command,
     addr: String,
     probe: &str,
