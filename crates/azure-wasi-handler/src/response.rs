@@ -8,6 +8,15 @@ use std::io::{self, Read, Write};
 /// Bodies up to this size are written together with the CGI head, in one call to the host.
 const ONE_WRITE_BODY_BYTES: usize = 16 * 1024;
 
+/// Copies a streamed body to `out`. Never inlined: `io::copy`'s 8 KiB buffer would otherwise
+/// sit in the frame of whatever inlines it (a module's `main`, in a size-optimised build),
+/// spreading the locals of every handler, streaming or not, over more stack pages for the host
+/// to reset after each request.
+#[inline(never)]
+fn stream_body(reader: &mut dyn Read, out: &mut impl Write) -> io::Result<u64> {
+    io::copy(reader, out)
+}
+
 /// Content type used by [`Response::text`].
 pub const TEXT: &str = "text/plain; charset=utf-8";
 /// Content type used by [`Response::json`].
@@ -376,7 +385,7 @@ impl Response {
         match response.body {
             Body::Reader(mut reader) => {
                 out.write_all(&head)?;
-                io::copy(&mut reader, out)?;
+                stream_body(&mut reader, out)?;
             }
             // A small body goes out with the head in one write (one host call, not two).
             body => match body.in_memory().unwrap_or_default() {
