@@ -71,7 +71,12 @@ impl Timings {
             .into_iter()
             .enumerate()
         {
-            let us = (d.as_nanos() + 500) / 1000;
+            // Whole microseconds, rounded, in u64 arithmetic (u128's division and formatting
+            // cost more than the rest of this function).
+            let us = d
+                .as_secs()
+                .saturating_mul(1_000_000)
+                .saturating_add(u64::from((d.subsec_nanos() + 500) / 1000));
             let sep = if i == 0 { "" } else { ", " };
             let _ = write!(out, "{sep}{name};dur={}.{:03}", us / 1000, us % 1000);
         }
@@ -211,6 +216,18 @@ mod tests {
         assert_eq!(
             Timings::default().header(),
             "instantiate;dur=0.000, run;dur=0.000"
+        );
+        let carry = Timings {
+            instantiate: Duration::new(2, 999_999_500),
+            run: Duration::MAX,
+        };
+        assert_eq!(
+            carry.header(),
+            format!(
+                "instantiate;dur=3000.000, run;dur={}.{:03}",
+                u64::MAX / 1000,
+                u64::MAX % 1000
+            )
         );
     }
 }
