@@ -81,12 +81,11 @@ impl CgiRequest<'_> {
         f("PATH_TRANSLATED", &decoded_path_info);
         f("SCRIPT_NAME", self.script_name);
         f("X_MATCHED_ROUTE", self.matched_route);
+        scratch.push_str("http://");
         match host_header {
-            Some(h) => {
-                let _ = write!(scratch, "http://{}", String::from_utf8_lossy(h.as_bytes()));
-            }
+            Some(h) => scratch.push_str(&String::from_utf8_lossy(h.as_bytes())),
             None => {
-                let _ = write!(scratch, "http://{}", self.local);
+                let _ = write!(scratch, "{}", self.local);
             }
         }
         scratch.push_str(uri.path());
@@ -102,23 +101,24 @@ impl CgiRequest<'_> {
         match &authority {
             Some(auth) => {
                 f("SERVER_NAME", auth.host());
-                let _ = write!(scratch, "{}", auth.port_u16().unwrap_or(self.local.port()));
+                push_decimal(
+                    &mut scratch,
+                    auth.port_u16().unwrap_or(self.local.port()).into(),
+                );
             }
             None => {
-                let _ = write!(scratch, "{}", self.local.ip());
+                push_ip(&mut scratch, self.local.ip());
                 f("SERVER_NAME", &scratch);
                 scratch.clear();
-                let _ = write!(scratch, "{}", self.local.port());
+                push_decimal(&mut scratch, self.local.port().into());
             }
         }
         f("SERVER_PORT", &scratch);
-        scratch.clear();
-        let _ = write!(scratch, "{:?}", self.parts.version);
-        f("SERVER_PROTOCOL", &scratch);
+        f("SERVER_PROTOCOL", protocol(self.parts.version));
         f("SERVER_SOFTWARE", crate::SERVER_SOFTWARE);
         f("GATEWAY_INTERFACE", "CGI/1.1");
         scratch.clear();
-        let _ = write!(scratch, "{}", self.body_len);
+        push_decimal(&mut scratch, self.body_len as u64);
         f("CONTENT_LENGTH", &scratch);
         let content_type = self
             .parts
@@ -127,7 +127,7 @@ impl CgiRequest<'_> {
             .map(|v| String::from_utf8_lossy(v.as_bytes()));
         f("CONTENT_TYPE", content_type.as_deref().unwrap_or(""));
         scratch.clear();
-        let _ = write!(scratch, "{}", self.peer.ip());
+        push_ip(&mut scratch, self.peer.ip());
         f("REMOTE_ADDR", &scratch);
         f("REMOTE_HOST", &scratch);
         f("AUTH_TYPE", "");
@@ -160,6 +160,51 @@ impl CgiRequest<'_> {
     }
 }
 
+/// `SERVER_PROTOCOL` for `version`, as `http::Version`'s `Debug` writes it.
+fn protocol(version: http::Version) -> &'static str {
+    match version {
+        http::Version::HTTP_09 => "HTTP/0.9",
+        http::Version::HTTP_10 => "HTTP/1.0",
+        http::Version::HTTP_2 => "HTTP/2.0",
+        http::Version::HTTP_3 => "HTTP/3.0",
+        _ => "HTTP/1.1",
+    }
+}
+
+/// Appends `n` in decimal, as `write!(s, "{n}")` does without the formatting machinery (several
+/// variables of every request are numbers).
+fn push_decimal(s: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    s.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
+}
+
+/// Appends `ip` as its `Display` writes it (an IPv4 address without the formatting machinery).
+fn push_ip(s: &mut String, ip: std::net::IpAddr) {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    s.push('.');
+                }
+                push_decimal(s, octet.into());
+            }
+        }
+        std::net::IpAddr::V6(v6) => {
+            use std::fmt::Write;
+            let _ = write!(s, "{v6}");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,6 +225,37 @@ mod tests {
 
     fn get<'a>(env: &'a [(String, String)], k: &str) -> Option<&'a str> {
         env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn numbers_addresses_and_versions_are_written_as_display_and_debug_write_them() {
+        for n in [0u64, 7, 10, 65_535, 1_000_000, u64::MAX] {
+            let mut s = String::from("x");
+            push_decimal(&mut s, n);
+            assert_eq!(s, format!("x{n}"));
+        }
+        for ip in [
+            "0.0.0.0",
+            "127.0.0.1",
+            "10.1.2.3",
+            "255.255.255.255",
+            "::1",
+            "2001:db8::8",
+        ] {
+            let ip: std::net::IpAddr = ip.parse().unwrap();
+            let mut s = String::new();
+            push_ip(&mut s, ip);
+            assert_eq!(s, ip.to_string());
+        }
+        for v in [
+            http::Version::HTTP_09,
+            http::Version::HTTP_10,
+            http::Version::HTTP_11,
+            http::Version::HTTP_2,
+            http::Version::HTTP_3,
+        ] {
+            assert_eq!(protocol(v), format!("{v:?}"));
+        }
     }
 
     #[test]
