@@ -28,6 +28,28 @@ pub fn install(packages: &[&str]) -> Result<(), String> {
     Ok(())
 }
 
+/// Makes sure `program` runs (`present` says whether it does), installing Debian's `package`
+/// when it does not; `what` names it in the messages, `hint` says how to install it by hand.
+pub fn ensure(
+    what: &str,
+    present: impl Fn() -> bool,
+    package: &str,
+    hint: &str,
+) -> Result<(), String> {
+    if present() {
+        return Ok(());
+    }
+    eprintln!("{what} is missing; installing it from Debian's packages");
+    install(&[package])?;
+    if present() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what} is still missing; install it ({hint}) and run again"
+        ))
+    }
+}
+
 fn is_root() -> bool {
     output(Command::new("id").arg("-u"))
         .map(|s| s.trim() == "0")

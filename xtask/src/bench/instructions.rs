@@ -83,16 +83,12 @@ pub fn run(baseline: Option<PathBuf>) -> Result<(), String> {
 
 /// Makes sure valgrind runs; installs it with apt-get when it is missing.
 fn ensure_valgrind() -> Result<(), String> {
-    let present = || Command::new("valgrind").arg("--version").output().is_ok();
-    if !present() {
-        eprintln!("valgrind is missing; installing it from Debian's packages");
-        crate::apt::install(&["valgrind"])?;
-    }
-    if present() {
-        Ok(())
-    } else {
-        Err("valgrind is still missing; install it (apt-get install valgrind) and run again".into())
-    }
+    crate::apt::ensure(
+        "valgrind",
+        || Command::new("valgrind").arg("--version").output().is_ok(),
+        "valgrind",
+        "apt-get install valgrind",
+    )
 }
 
 /// `valgrind --tool=callgrind` with its dumps at `file` (and `file.1`, `file.2`, ...).

@@ -34,16 +34,12 @@ pub struct Load {
 
 /// Makes sure `wrk` runs; installs it with apt-get when it is missing.
 pub fn ensure_wrk() -> Result<(), String> {
-    if wrk_present() {
-        return Ok(());
-    }
-    eprintln!("wrk (the load generator) is missing; installing it from Debian's packages");
-    crate::apt::install(&["wrk"])?;
-    if wrk_present() {
-        Ok(())
-    } else {
-        Err("wrk is still missing; install it (apt-get install wrk, brew install wrk) and run again".into())
-    }
+    crate::apt::ensure(
+        "wrk (the load generator)",
+        wrk_present,
+        "wrk",
+        "apt-get install wrk, brew install wrk",
+    )
 }
 
 fn wrk_present() -> bool {
