@@ -118,7 +118,9 @@ impl Environment {
 /// The entries of `text` that begin at `starts`, reading only their names: each entry ends at
 /// the NUL just before the next one begins (the last at the end of `text`). `None` when the
 /// places do not describe `text` that way (the first not at 0, one not after the previous, or a
-/// missing NUL); the caller then scans.
+/// missing NUL); the caller then scans. A NUL inside an entry is not looked for (that would
+/// read every byte again): a host whose pointers skip an entry gives it as part of the value
+/// before it, as a C program reading that `environ` would see it.
 fn entries_at(text: &str, starts: &[usize]) -> Option<Vec<(usize, usize, usize)>> {
     let bytes = text.as_bytes();
     if starts.first().copied().unwrap_or(bytes.len()) != 0 {
