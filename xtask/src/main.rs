@@ -114,6 +114,12 @@ fn main() -> ExitCode {
         eprintln!("xtask: unknown argument {extra:?}\n\n{USAGE}");
         return ExitCode::FAILURE;
     }
+    // A `--name=PATH` argument.
+    let path = |prefix: &str| {
+        args.iter()
+            .find_map(|a| a.strip_prefix(prefix))
+            .map(std::path::PathBuf::from)
+    };
     let result = match args.first().map(String::as_str) {
         Some("build") => build::build_guests().map(|built| {
             eprintln!(
@@ -141,19 +147,8 @@ fn main() -> ExitCode {
             }
         }
         Some("bench") if flag("--dashboard") => bench::dashboard::run(flag("--quick")),
-        Some("bench") if flag("--instructions") => bench::instructions::run(
-            args.iter()
-                .find_map(|a| a.strip_prefix("--baseline="))
-                .map(std::path::PathBuf::from),
-        ),
-        Some("bench") => {
-            let path = |prefix: &str| {
-                args.iter()
-                    .find_map(|a| a.strip_prefix(prefix))
-                    .map(std::path::PathBuf::from)
-            };
-            bench::run(flag("--quick"), path("--wagi="), path("--baseline="))
-        }
+        Some("bench") if flag("--instructions") => bench::instructions::run(path("--baseline=")),
+        Some("bench") => bench::run(flag("--quick"), path("--wagi="), path("--baseline=")),
         Some("tools") => tools::run(),
         Some("help") | Some("--help") | Some("-h") | None => {
             print!("{USAGE}");

@@ -101,16 +101,13 @@ impl CgiRequest<'_> {
         match &authority {
             Some(auth) => {
                 f("SERVER_NAME", auth.host());
-                push_decimal(
-                    &mut scratch,
-                    auth.port_u16().unwrap_or(self.local.port()).into(),
-                );
+                push_decimal(&mut scratch, auth.port_u16().unwrap_or(self.local.port()));
             }
             None => {
                 push_ip(&mut scratch, self.local.ip());
                 f("SERVER_NAME", &scratch);
                 scratch.clear();
-                push_decimal(&mut scratch, self.local.port().into());
+                push_decimal(&mut scratch, self.local.port());
             }
         }
         f("SERVER_PORT", &scratch);
@@ -118,7 +115,7 @@ impl CgiRequest<'_> {
         f("SERVER_SOFTWARE", crate::SERVER_SOFTWARE);
         f("GATEWAY_INTERFACE", "CGI/1.1");
         scratch.clear();
-        push_decimal(&mut scratch, self.body_len as u64);
+        push_decimal(&mut scratch, self.body_len);
         f("CONTENT_LENGTH", &scratch);
         let content_type = self
             .parts
@@ -173,18 +170,8 @@ fn protocol(version: http::Version) -> &'static str {
 
 /// Appends `n` in decimal, as `write!(s, "{n}")` does without the formatting machinery (several
 /// variables of every request are numbers).
-fn push_decimal(s: &mut String, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    s.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
+fn push_decimal(s: &mut String, n: impl itoa::Integer) {
+    s.push_str(itoa::Buffer::new().format(n));
 }
 
 /// Appends `ip` as its `Display` writes it (an IPv4 address without the formatting machinery).
@@ -195,7 +182,7 @@ fn push_ip(s: &mut String, ip: std::net::IpAddr) {
                 if i > 0 {
                     s.push('.');
                 }
-                push_decimal(s, octet.into());
+                push_decimal(s, octet);
             }
         }
         std::net::IpAddr::V6(v6) => {

@@ -12,7 +12,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// The log filter without `RUST_LOG`: our own lines from `info` up. wasmtime-wasi opens an
 /// `info` span for every WASI preview-1 call a module makes (`#[instrument]`), and the
 /// subscriber formats each span's fields when it opens, whether or not a line is ever logged
-/// inside it: about a microsecond per hello request. Its warnings still show.
+/// inside it: about a tenth of a hello request's CPU. Its warnings still show.
 const DEFAULT_LOG_FILTER: &str = "info,wasmtime_wasi=warn";
 
 #[derive(Parser)]

@@ -28,6 +28,9 @@ const SECS: u32 = 4;
 /// Requests before the counters are zeroed (the first ones fill caches and pools).
 const WARM_UP: u32 = 30;
 
+/// The native server's name in the table: the count the others are compared with.
+const NATIVE: &str = "native hyper";
+
 /// One server's count.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Count {
@@ -146,7 +149,7 @@ fn count_native(bin: &Path, dir: &Path) -> Result<Count, String> {
     ];
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let server = start_announcing(Path::new("valgrind"), &args)?;
-    measure("native hyper", &server, &file)
+    measure(NATIVE, &server, &file)
 }
 
 /// Where a server's dumps go, with none left from an earlier run.
@@ -219,7 +222,7 @@ fn totals(dump: &str) -> Option<u64> {
 fn table(counts: &[Count]) -> String {
     let native = counts
         .iter()
-        .find(|c| c.server == "native hyper")
+        .find(|c| c.server == NATIVE)
         .map(Count::per_request)
         .filter(|n| *n > 0.0);
     let mut t = String::from(
