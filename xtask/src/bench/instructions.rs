@@ -94,13 +94,14 @@ fn ensure_valgrind() -> Result<(), String> {
     )
 }
 
-/// `valgrind --tool=callgrind` with its dumps at `file` (and `file.1`, `file.2`, ...).
-fn callgrind(file: &Path) -> Command {
-    let mut cmd = Command::new("valgrind");
-    cmd.arg("--tool=callgrind")
-        .arg(format!("--callgrind-out-file={}", file.display()))
-        .arg("--quiet");
-    cmd
+/// valgrind's arguments to run a program under callgrind with its dumps at `file` (and
+/// `file.1`, `file.2`, ...); the program and its arguments follow.
+fn callgrind_args(file: &Path) -> Vec<String> {
+    vec![
+        "--tool=callgrind".into(),
+        format!("--callgrind-out-file={}", file.display()),
+        "--quiet".into(),
+    ]
 }
 
 /// Counts `bin serve` with hello at `/hello` from `wasm`; files in `dir` named after `tag`.
@@ -120,8 +121,9 @@ fn count_harness(
     std::fs::write(&config, text).map_err(|e| format!("{}: {e}", config.display()))?;
     let file = fresh_dumps(dir, tag)?;
     let addr = format!("127.0.0.1:{}", free_port()?);
-    let mut cmd = callgrind(&file);
-    cmd.arg(bin)
+    let mut cmd = Command::new("valgrind");
+    cmd.args(callgrind_args(&file))
+        .arg(bin)
         .args(["serve", "--config"])
         .arg(&config)
         .args(["--listen", &addr]);
@@ -140,13 +142,8 @@ fn count_harness(
 /// Counts the native hyper server.
 fn count_native(bin: &Path, dir: &Path) -> Result<Count, String> {
     let file = fresh_dumps(dir, "native")?;
-    let args = [
-        "--tool=callgrind".to_string(),
-        format!("--callgrind-out-file={}", file.display()),
-        "--quiet".to_string(),
-        bin.display().to_string(),
-        "127.0.0.1:0".to_string(),
-    ];
+    let mut args = callgrind_args(&file);
+    args.extend([bin.display().to_string(), "127.0.0.1:0".into()]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let server = start_announcing(Path::new("valgrind"), &args)?;
     measure(NATIVE, &server, &file)
